@@ -1,0 +1,241 @@
+// All configuration: defaults in one object, the environment read once, every bad value reported with
+// its variable name, the value and what is allowed. The rest of the code receives a typed Config.
+import os from 'node:os';
+import { ConfigError } from './errors.ts';
+
+/** Pool threads per EC2/ECS instance type: one OCR thread per vCPU. */
+export const INSTANCE_PRESETS: Readonly<Record<string, number>> = {
+  't3.small': 2, 't3.medium': 2, 't3.large': 2, 't3.xlarge': 4, 't3.2xlarge': 8,
+  'm7i.large': 2, 'm7i.xlarge': 4, 'm7i.2xlarge': 8, 'm7i.4xlarge': 16,
+  'c7i.large': 2, 'c7i.xlarge': 4, 'c7i.2xlarge': 8, 'c7i.4xlarge': 16,
+  'c7g.large': 2, 'c7g.xlarge': 4, 'c7g.2xlarge': 8, 'c7g.4xlarge': 16,
+  'm7g.large': 2, 'm7g.xlarge': 4, 'm7g.2xlarge': 8,
+};
+
+export type Config = {
+  queue: {
+    url: string | undefined;
+    /** Messages per ReceiveMessage call, 1..10. */
+    batchSize: number;
+    /** Long-poll wait, 0..20 s. */
+    waitTimeSeconds: number;
+    /** Concurrent long polls. */
+    pollers: number;
+    /** Visibility given at receive and renewed by the heartbeat, s. */
+    visibilityTimeoutSeconds: number;
+    /** Heartbeat period, s (must be well under the visibility timeout). */
+    heartbeatSeconds: number;
+    /** Backoff for a retryable failure: base * 2^(receiveCount-1), capped. */
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    /** Delete batching: flushed at 10 or after this many ms. */
+    deleteFlushMs: number;
+  };
+  s3: { forcePathStyle: boolean };
+  indexUrl: string;
+  thumbnailUrl: string | undefined;
+  pool: { size: number; source: 'POOL_SIZE' | 'INSTANCE_TYPE' | 'cores'; ocrLangs: string; recycleAfterPages: number; maxWorkerMemoryMb: number };
+  stages: {
+    /** Bounded queue capacities between stages. */
+    queueCapacity: number;
+    downloadConcurrency: number;
+    /** In-flight download bytes budget. */
+    downloadBytesBudget: number;
+    /** Concurrent extract tasks handed to the pool (pool size + a little to keep threads busy). */
+    extractConcurrency: number;
+    indexBatchSize: number;
+    indexBatchBytes: number;
+    indexFlushMs: number;
+  };
+  limits: {
+    maxBytes: number;
+    maxOcrPages: number;
+    maxChars: number;
+    docTimeoutMs: number;
+    pageTimeoutMs: number;
+    maxPixels: number;
+  };
+  tmpDir: string;
+  metricsPort: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  shutdownTimeoutMs: number;
+};
+
+export const DEFAULTS = {
+  QUEUE_BATCH_SIZE: 10,
+  QUEUE_WAIT_SECONDS: 20,
+  QUEUE_POLLERS: 2,
+  VISIBILITY_TIMEOUT_SECONDS: 60,
+  HEARTBEAT_SECONDS: 20,
+  RETRY_BASE_SECONDS: 10,
+  RETRY_MAX_SECONDS: 900,
+  DELETE_FLUSH_MS: 100,
+  INDEX_URL: 'sqlite:./data/index.db',
+  S3_FORCE_PATH_STYLE: false,
+  OCR_LANGS: 'eng+jpn',
+  RECYCLE_AFTER_PAGES: 200,
+  MAX_WORKER_MEMORY_MB: 300,
+  QUEUE_CAPACITY: 8,
+  DOWNLOAD_CONCURRENCY: 8,
+  DOWNLOAD_BYTES_BUDGET: 128 * 1024 * 1024,
+  INDEX_BATCH_SIZE: 100,
+  INDEX_BATCH_BYTES: 5 * 1024 * 1024,
+  INDEX_FLUSH_MS: 200,
+  MAX_BYTES: 200 * 1024 * 1024,
+  MAX_OCR_PAGES: 50,
+  MAX_CHARS: 1_000_000,
+  DOC_TIMEOUT_MS: 300_000,
+  PAGE_TIMEOUT_MS: 60_000,
+  MAX_PIXELS: 100_000_000,
+  METRICS_PORT: 9464,
+  LOG_LEVEL: 'info',
+  SHUTDOWN_TIMEOUT_MS: 25_000,
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: keyof typeof DEFAULTS | string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `must be an integer ${min}..${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as T;
+}
+
+/** Validates INDEX_URL: sqlite:PATH or http(s)://host[:port]/index. */
+export function parseIndexUrl(raw: string): { kind: 'sqlite'; path: string } | { kind: 'opensearch'; node: string; index: string } {
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length);
+    if (!path) throw new ConfigError('INDEX_URL', `sqlite: needs a file path, got ${JSON.stringify(raw)}`);
+    return { kind: 'sqlite', path };
+  }
+  if (/^https?:\/\//.test(raw)) {
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw new ConfigError('INDEX_URL', `is not a valid URL, got ${JSON.stringify(raw)}`);
+    }
+    const index = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
+    if (!index || index.includes('/') || !/^[a-z0-9][a-z0-9._-]*$/.test(index)) {
+      throw new ConfigError('INDEX_URL', `must name one lowercase OpenSearch index as its path (http://host:9200/files), got ${JSON.stringify(raw)}`);
+    }
+    const node = `${u.protocol}//${u.username ? `${u.username}:${u.password}@` : ''}${u.host}`;
+    return { kind: 'opensearch', node, index };
+  }
+  throw new ConfigError('INDEX_URL', `must be sqlite:PATH or http(s)://host:port/index, got ${JSON.stringify(raw)}`);
+}
+
+export function parseThumbnailUrl(raw: string): { kind: 's3'; bucket: string; prefix: string } | { kind: 'dir'; path: string } {
+  if (raw.startsWith('s3://')) {
+    const rest = raw.slice(5);
+    const slash = rest.indexOf('/');
+    const bucket = slash < 0 ? rest : rest.slice(0, slash);
+    const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+/, '');
+    if (!bucket) throw new ConfigError('THUMBNAIL_URL', `s3:// needs a bucket, got ${JSON.stringify(raw)}`);
+    return { kind: 's3', bucket, prefix };
+  }
+  if (raw.startsWith('file:')) return { kind: 'dir', path: raw.slice(5) };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConfigError('THUMBNAIL_URL', `must be s3://bucket/prefix or a folder path, got ${JSON.stringify(raw)}`);
+  return { kind: 'dir', path: raw };
+}
+
+/** Pool size: explicit POOL_SIZE, else a preset from INSTANCE_TYPE, else the machine's cores. */
+export function resolvePoolSize(env: Env, cores = os.availableParallelism()): { size: number; source: Config['pool']['source'] } {
+  if (env.POOL_SIZE) return { size: int(env, 'POOL_SIZE', cores, 1, 256), source: 'POOL_SIZE' };
+  const type = env.INSTANCE_TYPE;
+  if (type) {
+    const preset = INSTANCE_PRESETS[type];
+    if (!preset) {
+      throw new ConfigError('INSTANCE_TYPE', `has no preset (set POOL_SIZE instead); known: ${Object.keys(INSTANCE_PRESETS).join(', ')}; got ${JSON.stringify(type)}`);
+    }
+    return { size: preset, source: 'INSTANCE_TYPE' };
+  }
+  return { size: Math.max(1, cores), source: 'cores' };
+}
+
+const OCR_LANG_RE = /^[a-z_]{3,10}(\+[a-z_]{3,10})*$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const pool = resolvePoolSize(env);
+  const visibility = int(env, 'VISIBILITY_TIMEOUT_SECONDS', DEFAULTS.VISIBILITY_TIMEOUT_SECONDS, 10, 43_200);
+  const heartbeat = int(env, 'HEARTBEAT_SECONDS', Math.min(DEFAULTS.HEARTBEAT_SECONDS, Math.floor(visibility / 3)), 1, 43_200);
+  if (heartbeat * 2 > visibility) {
+    throw new ConfigError('HEARTBEAT_SECONDS', `must be at most half of VISIBILITY_TIMEOUT_SECONDS (${visibility}), got ${heartbeat}`);
+  }
+  const ocrLangs = env.OCR_LANGS || DEFAULTS.OCR_LANGS;
+  if (!OCR_LANG_RE.test(ocrLangs)) throw new ConfigError('OCR_LANGS', `must be tesseract codes joined by + (eng+jpn), got ${JSON.stringify(ocrLangs)}`);
+  const indexUrl = env.INDEX_URL || DEFAULTS.INDEX_URL;
+  parseIndexUrl(indexUrl);
+  const thumbnailUrl = env.THUMBNAIL_URL || undefined;
+  if (thumbnailUrl) parseThumbnailUrl(thumbnailUrl);
+  const queueUrl = env.QUEUE_URL || undefined;
+  if (queueUrl && !/^https?:\/\//.test(queueUrl)) throw new ConfigError('QUEUE_URL', `must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got ${JSON.stringify(queueUrl)}`);
+  const retryBase = int(env, 'RETRY_BASE_SECONDS', DEFAULTS.RETRY_BASE_SECONDS, 0, 43_200);
+  const retryMax = int(env, 'RETRY_MAX_SECONDS', DEFAULTS.RETRY_MAX_SECONDS, 0, 43_200);
+  if (retryMax < retryBase) throw new ConfigError('RETRY_MAX_SECONDS', `must be >= RETRY_BASE_SECONDS (${retryBase}), got ${retryMax}`);
+
+  return {
+    queue: {
+      url: queueUrl,
+      batchSize: int(env, 'QUEUE_BATCH_SIZE', DEFAULTS.QUEUE_BATCH_SIZE, 1, 10),
+      waitTimeSeconds: int(env, 'QUEUE_WAIT_SECONDS', DEFAULTS.QUEUE_WAIT_SECONDS, 0, 20),
+      pollers: int(env, 'QUEUE_POLLERS', DEFAULTS.QUEUE_POLLERS, 1, 64),
+      visibilityTimeoutSeconds: visibility,
+      heartbeatSeconds: heartbeat,
+      retryBaseSeconds: retryBase,
+      retryMaxSeconds: retryMax,
+      deleteFlushMs: int(env, 'DELETE_FLUSH_MS', DEFAULTS.DELETE_FLUSH_MS, 0, 10_000),
+    },
+    s3: { forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', DEFAULTS.S3_FORCE_PATH_STYLE) },
+    indexUrl,
+    thumbnailUrl,
+    pool: {
+      size: pool.size,
+      source: pool.source,
+      ocrLangs,
+      recycleAfterPages: int(env, 'RECYCLE_AFTER_PAGES', DEFAULTS.RECYCLE_AFTER_PAGES, 1, 1_000_000),
+      maxWorkerMemoryMb: int(env, 'MAX_WORKER_MEMORY_MB', DEFAULTS.MAX_WORKER_MEMORY_MB, 64, 65_536),
+    },
+    stages: {
+      queueCapacity: int(env, 'QUEUE_CAPACITY', DEFAULTS.QUEUE_CAPACITY, 1, 10_000),
+      downloadConcurrency: int(env, 'DOWNLOAD_CONCURRENCY', DEFAULTS.DOWNLOAD_CONCURRENCY, 1, 256),
+      downloadBytesBudget: int(env, 'DOWNLOAD_BYTES_BUDGET', DEFAULTS.DOWNLOAD_BYTES_BUDGET, 1024 * 1024, 2 ** 40),
+      extractConcurrency: int(env, 'EXTRACT_CONCURRENCY', pool.size + 1, 1, 1024),
+      indexBatchSize: int(env, 'INDEX_BATCH_SIZE', DEFAULTS.INDEX_BATCH_SIZE, 1, 10_000),
+      indexBatchBytes: int(env, 'INDEX_BATCH_BYTES', DEFAULTS.INDEX_BATCH_BYTES, 1024, 100 * 1024 * 1024),
+      indexFlushMs: int(env, 'INDEX_FLUSH_MS', DEFAULTS.INDEX_FLUSH_MS, 0, 60_000),
+    },
+    limits: {
+      maxBytes: int(env, 'MAX_BYTES', DEFAULTS.MAX_BYTES, 1, 2 ** 40),
+      maxOcrPages: int(env, 'MAX_OCR_PAGES', DEFAULTS.MAX_OCR_PAGES, 0, 100_000),
+      maxChars: int(env, 'MAX_CHARS', DEFAULTS.MAX_CHARS, 1, 100_000_000),
+      docTimeoutMs: int(env, 'DOC_TIMEOUT_MS', DEFAULTS.DOC_TIMEOUT_MS, 100, 86_400_000),
+      pageTimeoutMs: int(env, 'PAGE_TIMEOUT_MS', DEFAULTS.PAGE_TIMEOUT_MS, 100, 86_400_000),
+      maxPixels: int(env, 'MAX_PIXELS', DEFAULTS.MAX_PIXELS, 1, 2 ** 40),
+    },
+    tmpDir: env.TMPDIR || os.tmpdir(),
+    metricsPort: int(env, 'METRICS_PORT', DEFAULTS.METRICS_PORT, 0, 65_535),
+    logLevel: oneOf(env, 'LOG_LEVEL', DEFAULTS.LOG_LEVEL, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULTS.SHUTDOWN_TIMEOUT_MS, 0, 3_600_000),
+  };
+}

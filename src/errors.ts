@@ -1,0 +1,109 @@
+// Errors are classified once, where they are raised. Stages pass the class along; only settle acts on it.
+//   retryable  - throttling, 5xx, timeouts: give the message back with a backoff.
+//   permanent  - the file is broken, too large, unsupported, gone: index what we know and finish.
+//   malformed  - the message itself is unusable: never delete it; the redrive policy moves it to the DLQ.
+
+export type ErrorKind = 'retryable' | 'permanent' | 'malformed';
+
+export type WorkerErrorCode =
+  | 'RETRYABLE'
+  | 'NOT_FOUND'
+  | 'STALE_EVENT'
+  | 'TOO_LARGE'
+  | 'UNSUPPORTED'
+  | 'EXTRACT_FAILED'
+  | 'INDEX_REJECTED'
+  | 'MALFORMED_MESSAGE'
+  | 'CONFIG';
+
+export class WorkerError extends Error {
+  readonly kind: ErrorKind;
+  readonly code: WorkerErrorCode;
+  constructor(kind: ErrorKind, code: WorkerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.kind = kind;
+    this.code = code;
+  }
+  /** Can trying the same thing again later help? */
+  get retryable(): boolean {
+    return this.kind === 'retryable';
+  }
+}
+
+export class RetryableError extends WorkerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('retryable', 'RETRYABLE', message, options);
+  }
+}
+
+/** The object (or the pinned version) no longer exists: finish the message, index nothing. */
+export class NotFoundError extends WorkerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('permanent', 'NOT_FOUND', message, options);
+  }
+}
+
+/** The object changed after this event was sent: a newer event carries the newer state. */
+export class StaleEventError extends WorkerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('permanent', 'STALE_EVENT', message, options);
+  }
+}
+
+export class TooLargeError extends WorkerError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super('permanent', 'TOO_LARGE', `object is ${size} bytes, over the limit of ${limit} bytes`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+export class IndexRejectedError extends WorkerError {
+  readonly status: number;
+  readonly type: string | undefined;
+  constructor(status: number, type: string | undefined, reason: string) {
+    super('permanent', 'INDEX_REJECTED', `index rejected the document (${status}${type ? ` ${type}` : ''}): ${reason}`);
+    this.status = status;
+    this.type = type;
+  }
+}
+
+export class MalformedMessageError extends WorkerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('malformed', 'MALFORMED_MESSAGE', message, options);
+  }
+}
+
+/** A bad configuration value: names the variable, the value and what is allowed. */
+export class ConfigError extends WorkerError {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super('permanent', 'CONFIG', `${variable}: ${message}`);
+    this.variable = variable;
+  }
+}
+
+/**
+ * Classifies anything thrown by an SDK or the network. AWS SDK v3 and the OpenSearch client both
+ * expose an HTTP status; throttling and 5xx retry, other 4xx are permanent.
+ */
+export function classify(err: unknown, what: string): WorkerError {
+  if (err instanceof WorkerError) return err;
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; statusCode?: number; meta?: { statusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode ?? e?.statusCode ?? e?.meta?.statusCode;
+  const name = e?.name ?? '';
+  const msg = `${what}: ${e?.message ?? String(err)}`;
+  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchVersion') return new NotFoundError(msg, { cause: err });
+  if (status === 412 || name === 'PreconditionFailed') return new StaleEventError(msg, { cause: err });
+  if (status === undefined || status === 429 || status >= 500 || e?.$retryable || /Throttl|Timeout|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|AbortError/i.test(`${name} ${e?.code ?? ''} ${e?.message ?? ''}`)) {
+    return new RetryableError(msg, { cause: err });
+  }
+  return new WorkerError('permanent', 'EXTRACT_FAILED', msg, { cause: err });
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,28 @@
+// Document ids: a hash of bucket + key. S3 keys can be 1024 bytes; OpenSearch `_id` is at most 512.
+import { createHash } from 'node:crypto';
+
+export function documentId(bucket: string, key: string): string {
+  return createHash('sha256').update(bucket).update('\0').update(key).digest('hex');
+}
+
+export function sourceOf(bucket: string, key: string): string {
+  return bucket ? `s3://${bucket}/${key}` : key;
+}
+
+/** Last path segment of a key or path. */
+export function nameOf(key: string): string {
+  const trimmed = key.replace(/[\\/]+$/, '');
+  const i = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
+  return i >= 0 ? trimmed.slice(i + 1) : trimmed;
+}
+
+/**
+ * Compares two S3 event sequencers for the same key: hex strings compared after right-padding the
+ * shorter with zeros. Returns <0, 0, >0.
+ */
+export function compareSequencers(a: string, b: string): number {
+  const len = Math.max(a.length, b.length);
+  const pa = a.toUpperCase().padEnd(len, '0');
+  const pb = b.toUpperCase().padEnd(len, '0');
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
+}

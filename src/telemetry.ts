@@ -1,0 +1,38 @@
+// What the pipeline reports as it runs. Stages and adapters call these methods; the Prometheus
+// implementation (src/metrics.ts) turns them into counters and histograms. Gauges that can be read
+// on demand (queue depth, leases in flight, pool use) are registered once as callbacks and read only
+// at scrape time, so the hot path pays for counters alone.
+import type { DocStatus } from './types.ts';
+
+export type StageName = 'receive' | 'download' | 'extract' | 'index' | 'delete';
+export type StageOutcome = 'ok' | 'retry' | 'failed' | 'skipped';
+
+export interface Telemetry {
+  stageItem(stage: StageName, outcome: StageOutcome, seconds: number): void;
+  /** Registers a gauge source for a bounded queue between stages. */
+  watchQueue(name: string, read: () => { depth: number; capacity: number }): void;
+  watchLeases(read: () => { count: number; oldestAgeSeconds: number }): void;
+  watchPool(read: () => { threads: number; queueSize: number; utilization: number }): void;
+  /** Pool task timing, seconds. */
+  poolTask(waitSeconds: number, runSeconds: number): void;
+  emptyReceive(): void;
+  messagesReceived(n: number): void;
+  heartbeatExtended(n: number): void;
+  heartbeatFailed(n: number): void;
+  messagesDeleted(n: number): void;
+  deleteFailed(n: number): void;
+  messageReleased(reason: 'retry' | 'malformed' | 'shutdown'): void;
+  bytesDownloaded(n: number): void;
+  pagesOcrd(n: number): void;
+  documentStatus(status: DocStatus): void;
+  bulkRequest(outcome: 'ok' | 'partial' | 'retry' | 'failed'): void;
+  indexItemRetries(n: number): void;
+}
+
+/** Telemetry that records nothing: the default for tests and the CLI. */
+export const noTelemetry: Telemetry = {
+  stageItem() {}, watchQueue() {}, watchLeases() {}, watchPool() {}, poolTask() {}, emptyReceive() {},
+  messagesReceived() {}, heartbeatExtended() {}, heartbeatFailed() {}, messagesDeleted() {}, deleteFailed() {},
+  messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, documentStatus() {}, bulkRequest() {},
+  indexItemRetries() {},
+};

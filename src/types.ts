@@ -1,0 +1,195 @@
+// The shapes that travel between stages and the interfaces of the outside world.
+// Stages import only from here; adapters implement these interfaces.
+import type { WorkerError } from './errors.ts';
+
+/** Where an object lives. For the local (directory) mode, bucket is '' and key is the absolute path. */
+export type ObjectRef = {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  etag?: string;
+  /** S3 event sequencer (hex): orders events for one key. */
+  sequencer?: string;
+  /** Size from the event, when it says one: lets `too_large` be decided before downloading. */
+  size?: number;
+};
+
+export type JobAction = 'upsert' | 'remove';
+
+/** What a message asks for: one object to (re)index or remove. */
+export type JobSpec = { ref: ObjectRef; action: JobAction };
+
+/**
+ * One received unit of work (an SQS message, a local file). From receipt until it is acked or
+ * released the source keeps it leased (SQS: a visibility heartbeat). A lease ends exactly once.
+ */
+export type Lease = {
+  readonly id: string;
+  /** ApproximateReceiveCount: 1 on first delivery. Drives the retry backoff. */
+  readonly receiveCount: number;
+  /** ms since epoch, when this process received it. */
+  readonly receivedAt: number;
+};
+
+/** What a source hands over: a lease with its jobs, or a lease whose body could not be parsed. */
+export type Delivery =
+  | { lease: Lease; jobs: JobSpec[]; malformed?: undefined }
+  | { lease: Lease; jobs?: undefined; malformed: WorkerError };
+
+export type AckResult = { failed: Lease[] };
+
+export interface JobSource {
+  readonly kind: string;
+  /**
+   * Waits for up to `max` deliveries (SQS: one long poll). Resolves [] when idle; resolves (or
+   * rejects with an AbortError) promptly once `signal` aborts.
+   */
+  receive(max: number, signal: AbortSignal): Promise<Delivery[]>;
+  /** The work of these leases is done: delete them (at most 10). Returns the ones that failed. */
+  ack(leases: Lease[]): Promise<AckResult>;
+  /** Give a lease back, visible again after delaySeconds (0 = at once). */
+  release(lease: Lease, delaySeconds: number): Promise<void>;
+  /** Number of leases held and the age of the oldest, for metrics. */
+  inFlight(): { count: number; oldestAgeSeconds: number };
+  /** Stop heartbeats and release resources. Leases still held are released (visibility 0). */
+  close(): Promise<void>;
+}
+
+/** A downloaded object. Whoever ends the job's life calls dispose(). */
+export type LocalFile = {
+  path: string;
+  size: number;
+  contentType?: string;
+  etag?: string;
+  versionId?: string;
+  lastModified?: Date;
+  dispose(): Promise<void>;
+};
+
+export type DownloadOptions = {
+  /** Private temp dir to create the file in, under a random name. */
+  dir: string;
+  /** Larger objects fail with TooLargeError before their body is read. */
+  maxBytes: number;
+  signal?: AbortSignal;
+};
+
+export interface BlobStore {
+  /**
+   * Fetches the object pinned to ref.versionId / ref.etag. Throws NotFoundError (object or that
+   * version is gone), StaleEventError (object changed since the event), TooLargeError,
+   * RetryableError.
+   */
+  download(ref: ObjectRef, opts: DownloadOptions): Promise<LocalFile>;
+  /** Does an object exist at this key now? Used to ignore a remove event that a newer upload overtook. */
+  exists(ref: ObjectRef): Promise<boolean>;
+}
+
+export interface ThumbnailSink {
+  /** Stores a WebP thumbnail for a document and returns where it is (s3://… or a file path). */
+  put(docId: string, webp: Uint8Array): Promise<string>;
+}
+
+export type DocStatus = 'ok' | 'partial' | 'failed' | 'unsupported' | 'too_large';
+
+export type ExtractLimits = {
+  /** Max pages OCR'd per document. */
+  maxOcrPages: number;
+  /** Max characters of text kept; longer text is cut and marked truncated. */
+  maxChars: number;
+  /** Wall-clock deadline for one document, ms. */
+  docTimeoutMs: number;
+  /** Wall-clock deadline for one OCR'd page, ms. */
+  pageTimeoutMs: number;
+  /** Pixel limit for decoded images (sharp limitInputPixels). */
+  maxPixels: number;
+};
+
+/** Sent to the extract pool: only structured-clonable data. */
+export type ExtractRequest = {
+  path: string;
+  /** File name (last path segment of the key), for type detection by extension. */
+  name: string;
+  contentType?: string;
+  size: number;
+  limits: ExtractLimits;
+  ocrLangs: string;
+  wantThumbnail: boolean;
+};
+
+export type ExtractResult = {
+  /** Detected type, e.g. application/pdf. */
+  contentType: string;
+  text: string;
+  truncated: boolean;
+  pages: number;
+  ocrPages: number;
+  status: DocStatus;
+  error?: string;
+  /** WebP bytes of the first page/image, about 400 px wide. */
+  thumbnail?: Uint8Array;
+};
+
+export interface Extractor {
+  extract(req: ExtractRequest, signal?: AbortSignal): Promise<ExtractResult>;
+  /** Pool figures for metrics and readiness. */
+  stats(): ExtractorStats;
+  close(): Promise<void>;
+}
+
+export type ExtractorStats = {
+  threads: number;
+  queueSize: number;
+  utilization: number;
+  completed: number;
+  warm: boolean;
+};
+
+/** One document as the index stores it. */
+export type IndexDocument = {
+  id: string;
+  /** s3://bucket/key or the local file path. */
+  source: string;
+  bucket: string;
+  key: string;
+  name: string;
+  contentType: string;
+  size: number;
+  etag?: string;
+  versionId?: string;
+  sequencer?: string;
+  lastModified?: string;
+  status: DocStatus;
+  error?: string;
+  text: string;
+  truncated: boolean;
+  pages: number;
+  ocrPages: number;
+  thumbnail?: string;
+  indexedAt: string;
+};
+
+export type IndexOp =
+  | { kind: 'upsert'; doc: IndexDocument }
+  | { kind: 'remove'; id: string; sequencer?: string };
+
+/** Outcome of one op; `stale` means a newer version was already indexed and this op was dropped. */
+export type IndexItemResult = { ok: true; stale?: boolean } | { ok: false; error: WorkerError };
+
+export interface SearchIndex {
+  readonly kind: string;
+  /** Creates the index / schema if absent. */
+  init(): Promise<void>;
+  /** Applies ops; resolves with one result per op, in order. Throws only if nothing could be tried. */
+  write(ops: IndexOp[], signal?: AbortSignal): Promise<IndexItemResult[]>;
+  close(): Promise<void>;
+}
+
+export type SearchHit = { id: string; source: string; name: string; score: number; snippet: string; status: DocStatus };
+
+/** Local index: also searchable and dumpable from the CLI. */
+export interface QueryableIndex extends SearchIndex {
+  search(query: string, limit: number): Promise<SearchHit[]>;
+  dump(): AsyncIterable<IndexDocument>;
+  get(id: string): Promise<IndexDocument | undefined>;
+}
