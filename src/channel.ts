@@ -42,6 +42,13 @@ export class Channel<T> implements AsyncIterable<T> {
     else this.#items.push(item);
   }
 
+  /** Resolves once there is room for one more item (or the channel is closed): lets a producer wait before taking on work. */
+  async waitForSpace(): Promise<void> {
+    while (!this.#closed && this.depth >= this.capacity) {
+      await new Promise<void>((resolve) => this.#pushWaiters.push(resolve));
+    }
+  }
+
   /** Resolves with the next item, or done once the channel is closed and empty. */
   pull(): Promise<IteratorResult<T>> {
     if (this.depth > 0) {
@@ -52,7 +59,8 @@ export class Channel<T> implements AsyncIterable<T> {
         this.#items = this.#items.slice(this.#head);
         this.#head = 0;
       }
-      this.#pushWaiters.shift()?.();
+      // Wake every waiting producer: each re-checks for space (some only wait for space, never push).
+      if (this.#pushWaiters.length) for (const w of this.#pushWaiters.splice(0)) w();
       return Promise.resolve({ value, done: false });
     }
     if (this.#closed) return Promise.resolve({ value: undefined, done: true });

@@ -49,6 +49,8 @@ export interface JobSource {
   ack(leases: Lease[]): Promise<AckResult>;
   /** Give a lease back, visible again after delaySeconds (0 = at once). */
   release(lease: Lease, delaySeconds: number): Promise<void>;
+  /** Finite sources (a directory) say when they have nothing more to hand out; SQS never does. */
+  exhausted?(): boolean;
   /** Number of leases held and the age of the oldest, for metrics. */
   inFlight(): { count: number; oldestAgeSeconds: number };
   /** Stop heartbeats and release resources. Leases still held are released (visibility 0). */

@@ -1,0 +1,80 @@
+// `run`: the SQS consumer. SIGTERM/SIGINT stop receiving and drain within the shutdown deadline,
+// releasing what did not finish; a second signal exits at once.
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { Pipeline } from '../pipeline.ts';
+import { openIndex, openThumbnails, pipelineOptions } from '../app.ts';
+import { createAwsClients } from '../adapters/aws-clients.ts';
+import { SqsJobSource } from '../adapters/sqs-source.ts';
+import { S3BlobStore } from '../adapters/s3-blob-store.ts';
+import { createExtractor } from '../extract/pool.ts';
+import { PrometheusTelemetry } from '../metrics.ts';
+import { startOpsServer } from '../http-server.ts';
+
+export async function runWorker(config: Config, logger: Logger): Promise<number> {
+  if (!config.queue.url) {
+    console.error('filesearch-worker: bad configuration: QUEUE_URL: is required for `run` (the SQS queue that receives the S3 events)');
+    return 78;
+  }
+  const telemetry = new PrometheusTelemetry();
+  const aws = createAwsClients(config);
+  const source = new SqsJobSource({
+    client: aws.sqs,
+    queueUrl: config.queue.url,
+    waitTimeSeconds: config.queue.waitTimeSeconds,
+    visibilityTimeoutSeconds: config.queue.visibilityTimeoutSeconds,
+    heartbeatSeconds: config.queue.heartbeatSeconds,
+    telemetry,
+    logger,
+  });
+  const index = await openIndex(config, telemetry, logger);
+  const thumbnails = await openThumbnails(config, undefined);
+  const extractor = createExtractor(config, telemetry);
+  const pipeline = new Pipeline(
+    { source, blobs: new S3BlobStore({ client: aws.s3, telemetry }), extractor, index, ...(thumbnails ? { thumbnails } : {}), telemetry, logger },
+    pipelineOptions(config, { wantThumbnails: thumbnails !== undefined }),
+  );
+  const ops = await startOpsServer({
+    port: config.metricsPort,
+    registry: telemetry.registry,
+    logger,
+    ready: () => {
+      if (pipeline.state !== 'running') return { ready: false, reason: `pipeline is ${pipeline.state}` };
+      if (!extractor.stats().warm) return { ready: false, reason: 'extract pool warming up' };
+      return { ready: true };
+    },
+  });
+
+  let signals = 0;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal: sig }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      logger.info({ signal: sig, deadlineMs: config.shutdownTimeoutMs }, 'stopping: no new messages; draining');
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+
+  try {
+    await index.init();
+  } catch (err) {
+    logger.error({ err: String(err) }, 'index is not reachable; will retry on first write');
+  }
+  await pipeline.start();
+  logger.info({ queueUrl: config.queue.url, index: index.kind, poolSize: config.pool.size, poolSizeFrom: config.pool.source }, 'worker started');
+  await Promise.race([stopped, pipeline.done()]);
+  await pipeline.stop();
+  await source.close();
+  await Promise.allSettled([extractor.close(), index.close()]);
+  await pipeline.cleanup();
+  await ops.close();
+  aws.destroy();
+  logger.info('stopped');
+  logger.flush?.();
+  return 0;
+}

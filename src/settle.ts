@@ -1,0 +1,114 @@
+// Settle: a message whose tasks are all done ends exactly once — acked (queued for batch delete) or,
+// if a task failed in a way a retry can help, released with a backoff from its receive count.
+// Malformed messages are released too (never deleted), so the redrive policy moves them to the DLQ.
+import type { Channel } from './channel.ts';
+import type { WorkerError } from './errors.ts';
+import type { Logger } from './log.ts';
+import type { Telemetry } from './telemetry.ts';
+import type { JobSource, Lease } from './types.ts';
+import { type MessageState, type Task, type TaskOutcome, retryDelaySeconds, worse } from './work.ts';
+
+export type SettlerOptions = { retryBaseSeconds: number; retryMaxSeconds: number };
+
+export class Settler {
+  #source: JobSource;
+  #deletes: Channel<Lease>;
+  #telemetry: Telemetry;
+  #logger: Logger;
+  #opts: SettlerOptions;
+  /** Messages received and not yet settled: released at the shutdown deadline. */
+  readonly open = new Set<MessageState>();
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(source: JobSource, deletes: Channel<Lease>, telemetry: Telemetry, logger: Logger, opts: SettlerOptions) {
+    this.#source = source;
+    this.#deletes = deletes;
+    this.#telemetry = telemetry;
+    this.#logger = logger;
+    this.#opts = opts;
+  }
+
+  track(msg: MessageState): void {
+    this.open.add(msg);
+  }
+
+  /** A task of a message has ended. */
+  async finish(task: Task, outcome: TaskOutcome, error?: WorkerError): Promise<void> {
+    const msg = task.msg;
+    if (task.file) {
+      const file = task.file;
+      task.file = undefined;
+      await file.dispose().catch((err) => this.#logger.warn({ err: String(err) }, 'could not remove temp file'));
+    }
+    if (error) msg.error = worse(msg.error, error);
+    if (task.doc) msg.statuses.push(task.doc.status);
+    else msg.statuses.push(outcome === 'skipped' ? 'skipped' : outcome === 'ok' ? (task.spec.action === 'remove' ? 'removed' : 'ok') : 'error');
+    msg.pending--;
+    if (msg.pending <= 0) await this.#end(msg);
+  }
+
+  /** A message with nothing to do (s3:TestEvent, an unchanged local file): ack it now. */
+  async empty(msg: MessageState): Promise<void> {
+    await this.#end(msg);
+  }
+
+  /** A message whose body could not be parsed. */
+  async malformed(msg: MessageState, error: WorkerError): Promise<void> {
+    msg.error = error;
+    await this.#end(msg);
+  }
+
+  async #end(msg: MessageState): Promise<void> {
+    if (msg.settled) return;
+    msg.settled = true;
+    this.open.delete(msg);
+    const err = msg.error;
+    const base = { messageId: msg.lease.id, receiveCount: msg.lease.receiveCount, sources: msg.sources, statuses: msg.statuses, ms: msg.ms };
+    try {
+      if (err && err.kind === 'malformed') {
+        // Leave it to the redrive policy: visible again after a backoff, to the DLQ after maxReceiveCount.
+        const delay = retryDelaySeconds(msg.lease.receiveCount, this.#opts.retryBaseSeconds, this.#opts.retryMaxSeconds);
+        this.#logger.warn({ ...base, outcome: 'malformed', error: err.message, retryInSeconds: delay }, 'malformed message released for redrive');
+        this.#telemetry.messageReleased('malformed');
+        await this.#source.release(msg.lease, delay);
+      } else if (err && err.kind === 'retryable') {
+        const delay = retryDelaySeconds(msg.lease.receiveCount, this.#opts.retryBaseSeconds, this.#opts.retryMaxSeconds);
+        this.#logger.warn({ ...base, outcome: 'retry', error: err.message, retryInSeconds: delay }, 'message released for retry');
+        this.#telemetry.messageReleased('retry');
+        await this.#source.release(msg.lease, delay);
+      } else {
+        this.#logger.info({ ...base, outcome: 'done', ...(err ? { error: err.message } : {}) }, 'message done');
+        await this.#deletes.push(msg.lease);
+      }
+    } catch (e) {
+      this.#logger.warn({ messageId: msg.lease.id, err: String(e) }, 'could not settle message; it will reappear after its visibility timeout');
+    } finally {
+      if (this.open.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves when no message is open. */
+  idle(): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** At the shutdown deadline: give every unsettled message back at once (visibility 0). */
+  async releaseAll(): Promise<number> {
+    const msgs = [...this.open];
+    for (const msg of msgs) {
+      msg.settled = true;
+      this.open.delete(msg);
+    }
+    await Promise.all(
+      msgs.map((msg) =>
+        this.#source.release(msg.lease, 0).then(
+          () => this.#telemetry.messageReleased('shutdown'),
+          (e) => this.#logger.warn({ messageId: msg.lease.id, err: String(e) }, 'release at shutdown failed'),
+        ),
+      ),
+    );
+    for (const w of this.#idleWaiters.splice(0)) w();
+    return msgs.length;
+  }
+}

@@ -1,0 +1,46 @@
+// What every stage is given: the adapters, options and the settle function. Stages never import an SDK.
+import type { Logger } from '../log.ts';
+import type { Telemetry } from '../telemetry.ts';
+import type { BlobStore, Extractor, ExtractLimits, JobSource, SearchIndex, ThumbnailSink } from '../types.ts';
+import type { Settler } from '../settle.ts';
+
+export type PipelineOptions = {
+  receiveBatch: number;
+  pollers: number;
+  queueCapacity: number;
+  downloadConcurrency: number;
+  downloadBytesBudget: number;
+  /** Bytes reserved for an object whose size is not known before download. */
+  unknownSizeReserve: number;
+  extractConcurrency: number;
+  indexBatchSize: number;
+  indexBatchBytes: number;
+  indexFlushMs: number;
+  indexConcurrency: number;
+  deleteFlushMs: number;
+  deleteRetries: number;
+  limits: ExtractLimits & { maxBytes: number };
+  ocrLangs: string;
+  /** Private temp dir for downloads (created by the pipeline, mode 0700). */
+  tmpDir: string;
+  retryBaseSeconds: number;
+  retryMaxSeconds: number;
+  shutdownTimeoutMs: number;
+  wantThumbnails: boolean;
+};
+
+export type StageContext = {
+  source: JobSource;
+  blobs: BlobStore;
+  extractor: Extractor;
+  index: SearchIndex;
+  thumbnails?: ThumbnailSink;
+  telemetry: Telemetry;
+  logger: Logger;
+  opts: PipelineOptions;
+  settle: Settler;
+};
+
+export function seconds(startNs: bigint): number {
+  return Number(process.hrtime.bigint() - startNs) / 1e9;
+}

@@ -1,0 +1,41 @@
+// Delete: acks settled messages in batches of up to 10, flushed by count or a short timer. Entries that
+// fail are retried a few times; a message whose delete still fails reappears after its visibility
+// timeout and is processed again (indexing is idempotent).
+import { batches } from '../batch.ts';
+import type { Channel } from '../channel.ts';
+import type { Lease } from '../types.ts';
+import { type StageContext, seconds } from './context.ts';
+
+export async function runDelete(ctx: StageContext, input: Channel<Lease>): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  for await (const batch of batches(input, { maxCount: 10, maxWaitMs: ctx.opts.deleteFlushMs })) {
+    const p = deleteBatch(ctx, batch).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}
+
+async function deleteBatch(ctx: StageContext, batch: Lease[]): Promise<void> {
+  const t0 = process.hrtime.bigint();
+  let pending = batch;
+  for (let attempt = 0; pending.length > 0 && attempt <= ctx.opts.deleteRetries; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    try {
+      const { failed } = await ctx.source.ack(pending);
+      ctx.telemetry.messagesDeleted(pending.length - failed.length);
+      if (failed.length) ctx.telemetry.deleteFailed(failed.length);
+      pending = failed;
+    } catch (err) {
+      ctx.telemetry.deleteFailed(pending.length);
+      ctx.logger.warn({ err: String(err), count: pending.length }, 'delete batch failed');
+    }
+  }
+  const per = seconds(t0) / batch.length;
+  for (let i = 0; i < batch.length - pending.length; i++) ctx.telemetry.stageItem('delete', 'ok', per);
+  for (const lease of pending) {
+    ctx.telemetry.stageItem('delete', 'failed', per);
+    ctx.logger.warn({ messageId: lease.id }, 'delete failed after retries; the message will be processed again');
+    await ctx.source.release(lease, 0).catch(() => {});
+  }
+}

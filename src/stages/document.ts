@@ -1,0 +1,53 @@
+// Builds the document the index stores from what the earlier stages learned about a task.
+import { nameOf, sourceOf } from '../ids.ts';
+import type { DocStatus, ExtractResult, IndexDocument } from '../types.ts';
+import type { Task } from '../work.ts';
+
+function base(task: Task): Omit<IndexDocument, 'contentType' | 'size' | 'status' | 'text' | 'truncated' | 'pages' | 'ocrPages'> {
+  const ref = task.spec.ref;
+  const file = task.file;
+  const etag = file?.etag ?? ref.etag;
+  const versionId = file?.versionId ?? ref.versionId;
+  return {
+    id: task.id,
+    source: sourceOf(ref.bucket, ref.key),
+    bucket: ref.bucket,
+    key: ref.key,
+    name: nameOf(ref.key),
+    ...(etag ? { etag } : {}),
+    ...(versionId ? { versionId } : {}),
+    ...(ref.sequencer ? { sequencer: ref.sequencer } : {}),
+    ...(file?.lastModified ? { lastModified: file.lastModified.toISOString() } : {}),
+    indexedAt: new Date().toISOString(),
+  };
+}
+
+/** A document known by name and metadata only (too large, unsupported, failed before extraction). */
+export function metadataDocument(task: Task, m: { size: number; status: DocStatus; error?: string; contentType?: string }): IndexDocument {
+  return {
+    ...base(task),
+    contentType: m.contentType ?? task.file?.contentType ?? 'application/octet-stream',
+    size: m.size,
+    status: m.status,
+    ...(m.error ? { error: m.error } : {}),
+    text: '',
+    truncated: false,
+    pages: 0,
+    ocrPages: 0,
+  };
+}
+
+export function extractedDocument(task: Task, r: ExtractResult, thumbnail: string | undefined): IndexDocument {
+  return {
+    ...base(task),
+    contentType: r.contentType,
+    size: task.file?.size ?? task.spec.ref.size ?? 0,
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+    text: r.text,
+    truncated: r.truncated,
+    pages: r.pages,
+    ocrPages: r.ocrPages,
+    ...(thumbnail ? { thumbnail } : {}),
+  };
+}

@@ -1,0 +1,72 @@
+// Download: gives each upsert task a local file inside the private temp dir, within a byte budget.
+// A remove task only checks that no newer object has taken the key (a stale remove is dropped).
+// Gone or changed objects finish the task with nothing indexed; too-large objects are indexed by
+// name with status too_large, without their body.
+import { type WorkerError, TooLargeError, classify } from '../errors.ts';
+import type { Channel } from '../channel.ts';
+import type { ByteBudget } from '../stage.ts';
+import type { Task } from '../work.ts';
+import { metadataDocument } from './document.ts';
+import { type StageContext, seconds } from './context.ts';
+
+export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract: Channel<Task>, toIndex: Channel<Task>) {
+  return async (task: Task): Promise<void> => {
+    const t0 = process.hrtime.bigint();
+    const ref = task.spec.ref;
+    if (task.spec.action === 'remove') {
+      try {
+        if (await ctx.blobs.exists(ref)) {
+          // A newer upload overtook this delete event: its own event (re)indexes the key.
+          ctx.telemetry.stageItem('download', 'skipped', seconds(t0));
+          await ctx.settle.finish(task, 'skipped');
+          return;
+        }
+      } catch (err) {
+        ctx.telemetry.stageItem('download', 'retry', seconds(t0));
+        await ctx.settle.finish(task, 'failed', classify(err, `check ${ref.key}`));
+        return;
+      }
+      task.op = { kind: 'remove', id: task.id, ...(ref.sequencer ? { sequencer: ref.sequencer } : {}) };
+      ctx.telemetry.stageItem('download', 'ok', seconds(t0));
+      await toIndex.push(task);
+      return;
+    }
+
+    const limit = ctx.opts.limits.maxBytes;
+    if (ref.size !== undefined && ref.size > limit) {
+      task.doc = metadataDocument(task, { size: ref.size, status: 'too_large', error: new TooLargeError(ref.size, limit).message });
+      task.op = { kind: 'upsert', doc: task.doc };
+      ctx.telemetry.stageItem('download', 'skipped', seconds(t0));
+      await toIndex.push(task);
+      return;
+    }
+    task.reservedBytes = await budget.acquire(Math.min(ref.size ?? ctx.opts.unknownSizeReserve, limit));
+    try {
+      task.file = await ctx.blobs.download(ref, { dir: ctx.opts.tmpDir, maxBytes: limit });
+    } catch (err) {
+      budget.release(task.reservedBytes);
+      task.reservedBytes = 0;
+      const e: WorkerError = classify(err, `download ${ref.key}`);
+      task.msg.ms.download += seconds(t0) * 1000;
+      if (e instanceof TooLargeError) {
+        task.doc = metadataDocument(task, { size: e.size, status: 'too_large', error: e.message });
+        task.op = { kind: 'upsert', doc: task.doc };
+        ctx.telemetry.stageItem('download', 'skipped', seconds(t0));
+        await toIndex.push(task);
+      } else if (e.code === 'NOT_FOUND' || e.code === 'STALE_EVENT') {
+        // The object is gone or has changed since this event: a later event describes it.
+        ctx.logger.info({ messageId: task.msg.lease.id, code: e.code }, 'object gone or changed; nothing to index');
+        ctx.telemetry.stageItem('download', 'skipped', seconds(t0));
+        await ctx.settle.finish(task, 'skipped');
+      } else {
+        ctx.telemetry.stageItem('download', e.retryable ? 'retry' : 'failed', seconds(t0));
+        await ctx.settle.finish(task, 'failed', e);
+      }
+      return;
+    }
+    task.reservedBytes = budget.resize(task.reservedBytes, task.file.size);
+    task.msg.ms.download += seconds(t0) * 1000;
+    ctx.telemetry.stageItem('download', 'ok', seconds(t0));
+    await toExtract.push(task);
+  };
+}

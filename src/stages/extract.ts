@@ -1,0 +1,62 @@
+// Extract: hands the file to the CPU pool (by path; only clonable data crosses the thread boundary),
+// stores the thumbnail, builds the document, then frees the temp file and its download budget.
+import { RetryableError, errorMessage } from '../errors.ts';
+import type { Channel } from '../channel.ts';
+import type { ByteBudget } from '../stage.ts';
+import type { ExtractResult } from '../types.ts';
+import { nameOf } from '../ids.ts';
+import type { Task } from '../work.ts';
+import { extractedDocument, metadataDocument } from './document.ts';
+import { type StageContext, seconds } from './context.ts';
+
+export function extractHandler(ctx: StageContext, budget: ByteBudget, toIndex: Channel<Task>) {
+  return async (task: Task): Promise<void> => {
+    const t0 = process.hrtime.bigint();
+    const file = task.file!;
+    let result: ExtractResult;
+    try {
+      result = await ctx.extractor.extract({
+        path: file.path,
+        name: nameOf(task.spec.ref.key),
+        ...(file.contentType ? { contentType: file.contentType } : {}),
+        size: file.size,
+        limits: ctx.opts.limits,
+        ocrLangs: ctx.opts.ocrLangs,
+        wantThumbnail: ctx.opts.wantThumbnails && ctx.thumbnails !== undefined,
+      });
+    } catch (err) {
+      // The extractor reports bad files as a status; a throw means the pool itself failed (closed, crashed).
+      release(task, budget);
+      ctx.telemetry.stageItem('extract', 'retry', seconds(t0));
+      await ctx.settle.finish(task, 'failed', new RetryableError(`extract ${task.spec.ref.key}: ${errorMessage(err)}`, { cause: err }));
+      return;
+    }
+    task.msg.ms.extract += seconds(t0) * 1000;
+    let thumbnail: string | undefined;
+    if (result.thumbnail && ctx.thumbnails) {
+      try {
+        thumbnail = await ctx.thumbnails.put(task.id, result.thumbnail);
+      } catch (err) {
+        ctx.logger.warn({ messageId: task.msg.lease.id, err: errorMessage(err) }, 'thumbnail not stored');
+      }
+    }
+    result.thumbnail = undefined;
+    task.doc = result.status === 'too_large' && !result.text
+      ? metadataDocument(task, { size: file.size, status: 'too_large', ...(result.error ? { error: result.error } : {}), contentType: result.contentType })
+      : extractedDocument(task, result, thumbnail);
+    task.op = { kind: 'upsert', doc: task.doc };
+    if (result.ocrPages) ctx.telemetry.pagesOcrd(result.ocrPages);
+    release(task, budget);
+    ctx.telemetry.stageItem('extract', result.status === 'ok' ? 'ok' : 'failed', seconds(t0));
+    await toIndex.push(task);
+  };
+}
+
+function release(task: Task, budget: ByteBudget): void {
+  const file = task.file;
+  task.file = undefined;
+  budget.release(task.reservedBytes);
+  task.reservedBytes = 0;
+  // Disposal is not awaited on the hot path; failures are harmless (the temp dir is private and swept at exit).
+  void file?.dispose().catch(() => {});
+}

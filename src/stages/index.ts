@@ -1,0 +1,49 @@
+// Index: batches upserts and removes by count, bytes and time, writes each batch, and finishes every
+// task with its own outcome (the index reports one result per op).
+import { batches } from '../batch.ts';
+import type { Channel } from '../channel.ts';
+import { RetryableError, errorMessage } from '../errors.ts';
+import type { IndexItemResult } from '../types.ts';
+import type { Task } from '../work.ts';
+import { type StageContext, seconds } from './context.ts';
+
+function opBytes(task: Task): number {
+  const op = task.op!;
+  return op.kind === 'upsert' ? op.doc.text.length * 2 + 512 : 128;
+}
+
+export async function runIndex(ctx: StageContext, input: Channel<Task>): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  for await (const batch of batches(input, { maxCount: ctx.opts.indexBatchSize, maxBytes: ctx.opts.indexBatchBytes, maxWaitMs: ctx.opts.indexFlushMs, sizeOf: opBytes })) {
+    const p = writeBatch(ctx, batch).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= ctx.opts.indexConcurrency) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}
+
+async function writeBatch(ctx: StageContext, batch: Task[]): Promise<void> {
+  const t0 = process.hrtime.bigint();
+  let results: IndexItemResult[];
+  try {
+    results = await ctx.index.write(batch.map((t) => t.op!));
+  } catch (err) {
+    const e = new RetryableError(`index write: ${errorMessage(err)}`, { cause: err });
+    results = batch.map(() => ({ ok: false, error: e }));
+  }
+  const per = seconds(t0) / batch.length;
+  for (let i = 0; i < batch.length; i++) {
+    const task = batch[i]!;
+    const r = results[i] ?? { ok: false as const, error: new RetryableError('index returned no result for this op') };
+    task.msg.ms.index += per * 1000;
+    if (r.ok) {
+      ctx.telemetry.stageItem('index', r.stale ? 'skipped' : 'ok', per);
+      if (task.doc && !r.stale) ctx.telemetry.documentStatus(task.doc.status);
+      await ctx.settle.finish(task, r.stale ? 'skipped' : 'ok');
+    } else {
+      ctx.telemetry.stageItem('index', r.error.retryable ? 'retry' : 'failed', per);
+      ctx.logger.warn({ messageId: task.msg.lease.id, id: task.id, error: r.error.message }, 'index write failed');
+      await ctx.settle.finish(task, 'failed', r.error);
+    }
+  }
+}

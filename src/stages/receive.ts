@@ -1,0 +1,75 @@
+// Receive: long-polls the source with several pollers and turns each delivery into tasks. A poller waits
+// for room in the download queue before it polls again, so a busy pipeline stops taking messages.
+import { ChannelClosedError, type Channel } from '../channel.ts';
+import { documentId, sourceOf } from '../ids.ts';
+import { newMessageState, type Task } from '../work.ts';
+import { type StageContext, seconds } from './context.ts';
+
+export async function runReceive(ctx: StageContext, out: Channel<Task>, signal: AbortSignal): Promise<void> {
+  const pollers = Array.from({ length: ctx.opts.pollers }, () => poll(ctx, out, signal));
+  await Promise.all(pollers);
+}
+
+async function poll(ctx: StageContext, out: Channel<Task>, signal: AbortSignal): Promise<void> {
+  let failures = 0;
+  while (!signal.aborted) {
+    await out.waitForSpace();
+    if (signal.aborted || out.closed) return;
+    if (ctx.source.exhausted?.()) return;
+    const t0 = process.hrtime.bigint();
+    let deliveries;
+    try {
+      deliveries = await ctx.source.receive(ctx.opts.receiveBatch, signal);
+      failures = 0;
+    } catch (err) {
+      if (signal.aborted) return;
+      failures++;
+      const wait = Math.min(20_000, 250 * 2 ** Math.min(failures, 7));
+      ctx.logger.warn({ err: String(err), retryInMs: wait }, 'receive failed');
+      ctx.telemetry.stageItem('receive', 'retry', seconds(t0));
+      await sleep(wait, signal);
+      continue;
+    }
+    if (deliveries.length === 0) {
+      ctx.telemetry.emptyReceive();
+      continue;
+    }
+    ctx.telemetry.messagesReceived(deliveries.length);
+    const per = seconds(t0) / deliveries.length;
+    for (const d of deliveries) {
+      ctx.telemetry.stageItem('receive', d.malformed ? 'failed' : 'ok', per);
+      const msg = newMessageState(d.lease, d.jobs?.length ?? 0);
+      ctx.settle.track(msg);
+      if (d.malformed) {
+        await ctx.settle.malformed(msg, d.malformed);
+        continue;
+      }
+      if (d.jobs.length === 0) {
+        await ctx.settle.empty(msg);
+        continue;
+      }
+      for (const spec of d.jobs) {
+        msg.sources.push(sourceOf(spec.ref.bucket, spec.ref.key));
+        const task: Task = { msg, spec, id: documentId(spec.ref.bucket, spec.ref.key), reservedBytes: 0 };
+        try {
+          await out.push(task);
+        } catch (err) {
+          if (!(err instanceof ChannelClosedError)) throw err;
+          // Shutting down: the message stays open and is released at the deadline.
+        }
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
