@@ -1,0 +1,51 @@
+# syntax=docker/dockerfile:1
+# filesearch-worker container: the SQS consumer (`node src/cli.ts run`) on Node 24, non-root, with tini as
+# PID 1 so SIGTERM reaches Node and the pipeline drains. Language data for OCR (eng, jpn, osd) is part of
+# the production dependencies (node_modules/@tesseract.js-data), so nothing downloads at run time.
+#
+#   docker build -t filesearch-worker .
+#   docker run --read-only --tmpfs /tmp:rw,size=2g -p 9464:9464 --env-file worker.env filesearch-worker
+#
+# See docs/operations.md for the environment, IAM permissions and sizing.
+
+# --- dependencies: production only -------------------------------------------------------------------
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# sharp and @napi-rs/canvas ship prebuilt binaries as optional packages for this platform (linux x64 or
+# arm64, glibc), so no dependency needs an install script; --ignore-scripts keeps third-party scripts out.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+
+# --- runtime -----------------------------------------------------------------------------------------
+FROM node:24-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+
+# TMPDIR holds downloads while they are extracted: mount a tmpfs or a volume there so the root file
+# system can be read-only (docker run --read-only --tmpfs /tmp; ECS: readonlyRootFilesystem + a volume).
+ENV NODE_ENV=production \
+    TMPDIR=/tmp \
+    METRICS_PORT=9464
+
+WORKDIR /app
+# Code and dependencies stay owned by root: the worker user can read but not change them.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY src ./src
+# The embedded SQLite default (INDEX_URL=sqlite:./data/index.db) writes here; mount a volume to keep it.
+RUN mkdir -p /app/data && chown node:node /app/data
+
+# The official image's unprivileged user (uid 1000).
+USER node
+
+EXPOSE 9464
+
+# /healthz: the process and its event loop are alive. node itself is the probe (slim has no curl).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.METRICS_PORT || 9464) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "src/cli.ts"]
+CMD ["run"]
