@@ -50,6 +50,7 @@ export class Pipeline {
   #tmpDir: string | undefined;
   #stopping: Promise<void> | undefined;
   #deleted: Promise<void> | undefined;
+  #health: StageContext['health'] = { receiveError: undefined };
 
   constructor(deps: PipelineDeps, opts: PipelineOptions) {
     this.deps = deps;
@@ -81,7 +82,7 @@ export class Pipeline {
     this.#tmpDir = await mkdtemp(join(opts.tmpDir, 'filesearch-'));
     const settle = new Settler(deps.source, queues.delete, deps.telemetry, deps.logger, opts);
     this.#settler = settle;
-    const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: this.#tmpDir }, settle };
+    const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: this.#tmpDir }, settle, health: this.#health };
     const budget = new ByteBudget(opts.downloadBytesBudget);
     const signal = this.#receiveAbort.signal;
 
@@ -108,6 +109,14 @@ export class Pipeline {
     })();
     this.#done.catch((err) => deps.logger.error({ err: String(err) }, 'pipeline failed'));
     this.#state = 'running';
+  }
+
+  /** For /readyz: running, the pool warm, and the queue answering. Not ready while draining. */
+  readiness(): { ready: boolean; reason?: string } {
+    if (this.#state !== 'running') return { ready: false, reason: `pipeline is ${this.#state}` };
+    if (!this.deps.extractor.stats().warm) return { ready: false, reason: 'extract pool is warming up' };
+    if (this.#health.receiveError) return { ready: false, reason: `queue not reachable: ${this.#health.receiveError}` };
+    return { ready: true };
   }
 
   /** Resolves when every stage has ended (after stop(), or when a finite source is exhausted). */

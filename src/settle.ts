@@ -5,7 +5,13 @@ import type { Channel } from './channel.ts';
 import type { WorkerError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Telemetry } from './telemetry.ts';
-import type { JobSource, Lease } from './types.ts';
+import type { DocStatus, JobSource, Lease } from './types.ts';
+import { type MessageOutcome, type MessageStatus, messageOutcomeFields } from './log-fields.ts';
+
+const DOC_STATUSES = new Set<string>(['ok', 'partial', 'failed', 'unsupported', 'too_large']);
+function isDocStatus(s: string): s is DocStatus {
+  return DOC_STATUSES.has(s);
+}
 import { type MessageState, type Task, type TaskOutcome, retryDelaySeconds, worse } from './work.ts';
 
 export type SettlerOptions = { retryBaseSeconds: number; retryMaxSeconds: number };
@@ -63,21 +69,28 @@ export class Settler {
     msg.settled = true;
     this.open.delete(msg);
     const err = msg.error;
-    const base = { messageId: msg.lease.id, receiveCount: msg.lease.receiveCount, sources: msg.sources, statuses: msg.statuses, ms: msg.ms };
+    const outcome = (status: MessageStatus, retryInSeconds?: number): MessageOutcome => ({
+      messageId: msg.lease.id,
+      sources: msg.sources,
+      status,
+      stageMs: msg.ms,
+      totalMs: Date.now() - msg.lease.receivedAt,
+      receiveCount: msg.lease.receiveCount,
+      documents: msg.statuses.filter(isDocStatus),
+      ...(retryInSeconds !== undefined ? { retryInSeconds } : {}),
+      ...(err ? { error: err.message } : {}),
+    });
     try {
-      if (err && err.kind === 'malformed') {
-        // Leave it to the redrive policy: visible again after a backoff, to the DLQ after maxReceiveCount.
+      if (err && err.kind !== 'permanent') {
+        // Retryable: back off by receive count. Malformed: never deleted; the redrive policy moves it
+        // to the DLQ after maxReceiveCount.
         const delay = retryDelaySeconds(msg.lease.receiveCount, this.#opts.retryBaseSeconds, this.#opts.retryMaxSeconds);
-        this.#logger.warn({ ...base, outcome: 'malformed', error: err.message, retryInSeconds: delay }, 'malformed message released for redrive');
-        this.#telemetry.messageReleased('malformed');
-        await this.#source.release(msg.lease, delay);
-      } else if (err && err.kind === 'retryable') {
-        const delay = retryDelaySeconds(msg.lease.receiveCount, this.#opts.retryBaseSeconds, this.#opts.retryMaxSeconds);
-        this.#logger.warn({ ...base, outcome: 'retry', error: err.message, retryInSeconds: delay }, 'message released for retry');
-        this.#telemetry.messageReleased('retry');
+        const status = err.kind === 'malformed' ? 'malformed' : 'retry';
+        this.#logger.warn(messageOutcomeFields(outcome(status, delay)), status === 'malformed' ? 'malformed message released for redrive' : 'message released for retry');
+        this.#telemetry.messageReleased(status);
         await this.#source.release(msg.lease, delay);
       } else {
-        this.#logger.info({ ...base, outcome: 'done', ...(err ? { error: err.message } : {}) }, 'message done');
+        this.#logger.info(messageOutcomeFields(outcome('deleted')), 'message done');
         await this.#deletes.push(msg.lease);
       }
     } catch (e) {

@@ -47,7 +47,7 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
   );
   let ops: OpsServer | undefined;
   if (o.serveMetrics && base instanceof PrometheusTelemetry) {
-    ops = await startOpsServer({ port: config.metricsPort, registry: base.registry, logger, ready: () => ({ ready: pipeline.state === 'running' }) });
+    ops = await startOpsServer({ port: config.metricsPort, registry: base.registry, logger, host: '127.0.0.1', ready: () => pipeline.readiness() });
     console.error(`metrics on http://127.0.0.1:${ops.port}/metrics`);
   }
   const started = Date.now();

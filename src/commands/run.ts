@@ -38,11 +38,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
     port: config.metricsPort,
     registry: telemetry.registry,
     logger,
-    ready: () => {
-      if (pipeline.state !== 'running') return { ready: false, reason: `pipeline is ${pipeline.state}` };
-      if (!extractor.stats().warm) return { ready: false, reason: 'extract pool warming up' };
-      return { ready: true };
-    },
+    ready: () => pipeline.readiness(),
   });
 
   let signals = 0;

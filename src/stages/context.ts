@@ -39,6 +39,8 @@ export type StageContext = {
   logger: Logger;
   opts: PipelineOptions;
   settle: Settler;
+  /** Shared, read by readiness: did the last receive call fail, and why. */
+  health: { receiveError: string | undefined };
 };
 
 export function seconds(startNs: bigint): number {

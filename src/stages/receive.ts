@@ -21,9 +21,11 @@ async function poll(ctx: StageContext, out: Channel<Task>, signal: AbortSignal):
     try {
       deliveries = await ctx.source.receive(ctx.opts.receiveBatch, signal);
       failures = 0;
+      ctx.health.receiveError = undefined;
     } catch (err) {
       if (signal.aborted) return;
       failures++;
+      ctx.health.receiveError = String(err);
       const wait = Math.min(20_000, 250 * 2 ** Math.min(failures, 7));
       ctx.logger.warn({ err: String(err), retryInMs: wait }, 'receive failed');
       ctx.telemetry.stageItem('receive', 'retry', seconds(t0));

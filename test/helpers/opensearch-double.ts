@@ -1,0 +1,517 @@
+// A stand-in for one OpenSearch node, on 127.0.0.1, speaking the parts of the REST protocol the
+// worker uses, the way OpenSearch 2.x/3.x answers them: index HEAD/PUT/DELETE, _bulk (NDJSON, per-item
+// results, internal / external / external_gte versions with 409 version_conflict_engine_exception,
+// delete tombstones), _doc GET, a trivial _search, _refresh and the GET / banner. Tests program
+// faults: the next n requests answering 429/503/413/…, hanging (timeouts) or resetting the
+// connection, single items answering 429 / 400 mapper_parsing_exception / 500, and a body size limit.
+// Only node:http.
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+
+export type StoredDoc = { source: Record<string, unknown>; version: bigint; seqNo: number };
+
+export type IndexMeta = { uuid: string; settings: Record<string, unknown>; mappings: Record<string, unknown> | undefined };
+
+export type RecordedRequest = {
+  method: string;
+  path: string;
+  query: string;
+  contentType: string | undefined;
+  bodyBytes: number;
+  /** Status answered; undefined when the request hung or its connection was reset. */
+  status?: number;
+  /** For _bulk: each action and its _id, in order. */
+  bulk?: Array<{ action: string; id?: string; version?: string; versionType?: string }>;
+};
+
+/** A whole-request fault: an HTTP status (with OpenSearch's error body), no answer at all, or a reset. */
+export type RequestFault = { status: number; type?: string; reason?: string } | 'hang' | 'reset';
+
+export type ItemFaultKind = 'rejected' | 'mapper_parsing' | 'internal';
+
+type QueuedFault = { remaining: number; fault: RequestFault; match: (req: { method: string; path: string }) => boolean };
+
+export class FaultControls {
+  /** Bodies larger than this are answered 413, as http.max_content_length does. */
+  maxBodyBytes = Infinity;
+  readonly #queue: QueuedFault[] = [];
+  readonly #items = new Map<string, { kind: ItemFaultKind; remaining: number }>();
+
+  /**
+   * The next `times` requests that `match` (default: any _bulk request) answer with `fault`.
+   * Faults queued earlier are used up first.
+   */
+  next(times: number, fault: RequestFault, match: (req: { method: string; path: string }) => boolean = isBulkPath): void {
+    this.#queue.push({ remaining: times, fault, match });
+  }
+
+  /** The item with this _id answers `kind` (in any bulk request) the next `times` times it appears. */
+  item(id: string, kind: ItemFaultKind, times = 1): void {
+    this.#items.set(id, { kind, remaining: times });
+  }
+
+  clear(): void {
+    this.#queue.length = 0;
+    this.#items.clear();
+    this.maxBodyBytes = Infinity;
+  }
+
+  /** Requests faults still queued (not yet used). */
+  get queued(): number {
+    return this.#queue.reduce((n, f) => n + f.remaining, 0);
+  }
+
+  takeRequestFault(req: { method: string; path: string }): RequestFault | undefined {
+    const f = this.#queue.find((q) => q.remaining > 0 && q.match(req));
+    if (!f) return undefined;
+    f.remaining--;
+    if (f.remaining === 0) this.#queue.splice(this.#queue.indexOf(f), 1);
+    return f.fault;
+  }
+
+  takeItemFault(id: string | undefined): ItemFaultKind | undefined {
+    if (id === undefined) return undefined;
+    const f = this.#items.get(id);
+    if (!f) return undefined;
+    if (--f.remaining <= 0) this.#items.delete(id);
+    return f.kind;
+  }
+}
+
+function isBulkPath(req: { path: string }): boolean {
+  return /(^|\/)_bulk$/.test(req.path);
+}
+
+export type OpenSearchDouble = {
+  url: string;
+  port: number;
+  /** indexName -> _id -> live document (deleted ones are gone; their tombstones are in `tombstones`). */
+  docs: Map<string, Map<string, StoredDoc>>;
+  /** indexName -> _id -> version of the delete (OpenSearch keeps these for index.gc_deletes). */
+  tombstones: Map<string, Map<string, bigint>>;
+  indices: Map<string, IndexMeta>;
+  requests: RecordedRequest[];
+  faults: FaultControls;
+  /** Requests answered `hang` that are still open. */
+  readonly hanging: number;
+  stop(): Promise<void>;
+};
+
+export type OpenSearchDoubleOptions = { port?: number; maxBodyBytes?: number; version?: string };
+
+type Json = Record<string, unknown>;
+
+/** OpenSearch error body: { error: { root_cause, type, reason, … }, status }. */
+function errorBody(status: number, type: string, reason: string, extra: Json = {}): Json {
+  const cause = { type, reason, ...extra };
+  return { error: { root_cause: [cause], ...cause }, status };
+}
+
+// JSON.rawJSON (Node 21+) is not in TypeScript's es2024 lib yet.
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+/** JSON with bigint written as its digits (versions can be 63-bit). */
+function stringify(body: unknown): string {
+  return JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? rawJSON(v.toString()) : v));
+}
+
+/** JSON.parse that keeps integer `version`s exact. */
+function parseJson(text: string): unknown {
+  return JSON.parse(text, (key, value, context?: { source?: string }) =>
+    key === 'version' && typeof value === 'number' && context?.source && /^\d+$/.test(context.source) ? BigInt(context.source) : value,
+  );
+}
+
+const WORD = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]+|[\p{L}\p{N}]+/gu;
+const CJK = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
+
+/** Lowercased words; runs of CJK characters become overlapping bigrams (like cjk_bigram). */
+function tokens(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
+    const w = [...m[0]];
+    if (CJK.test(m[0]) && w.length > 1) for (let i = 0; i + 1 < w.length; i++) out.push(w[i]! + w[i + 1]!);
+    else out.push(m[0]);
+  }
+  return out;
+}
+
+const ID_LIMIT = 512;
+const INDEX_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}): Promise<OpenSearchDouble> {
+  const docs = new Map<string, Map<string, StoredDoc>>();
+  const tombstones = new Map<string, Map<string, bigint>>();
+  const indices = new Map<string, IndexMeta>();
+  const requests: RecordedRequest[] = [];
+  const faults = new FaultControls();
+  if (opts.maxBodyBytes !== undefined) faults.maxBodyBytes = opts.maxBodyBytes;
+  const sockets = new Set<Socket>();
+  const hung = new Set<http.ServerResponse>();
+  const seqNos = new Map<string, number>();
+  const versionNumber = opts.version ?? '3.0.0';
+
+  function createIndex(name: string, body: Json = {}): void {
+    indices.set(name, { uuid: randomUUID().replace(/-/g, '').slice(0, 22), settings: (body.settings as Json) ?? {}, mappings: body.mappings as Json | undefined });
+    docs.set(name, new Map());
+    tombstones.set(name, new Map());
+    seqNos.set(name, 0);
+  }
+
+  function indexNotFound(name: string): [number, Json] {
+    return [404, errorBody(404, 'index_not_found_exception', `no such index [${name}]`, { 'resource.type': 'index_or_alias', 'resource.id': name, index: name })];
+  }
+
+  function nextSeqNo(index: string): number {
+    const n = seqNos.get(index) ?? 0;
+    seqNos.set(index, n + 1);
+    return n;
+  }
+
+  /** Field type checks against explicit mappings, like OpenSearch's document parser. */
+  function mappingError(index: string, id: string, source: Json): string | undefined {
+    const props = (indices.get(index)?.mappings?.properties ?? {}) as Record<string, { type?: string }>;
+    const dynamic = indices.get(index)?.mappings?.dynamic;
+    for (const [field, value] of Object.entries(source)) {
+      const type = props[field]?.type;
+      if (!type) {
+        if (dynamic === 'strict') return `mapping set to strict, dynamic introduction of [${field}] within [_doc] is not allowed`;
+        continue;
+      }
+      if (value === null) continue;
+      const bad =
+        (['long', 'integer', 'short', 'byte', 'float', 'double'].includes(type) && !(typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))))) ||
+        (type === 'date' && !(typeof value === 'number' || (typeof value === 'string' && !Number.isNaN(Date.parse(value))))) ||
+        (type === 'boolean' && !(typeof value === 'boolean' || value === 'true' || value === 'false' || value === ''));
+      if (bad) return `failed to parse field [${field}] of type [${type}] in document with id '${id}'. Preview of field's value: '${String(value).slice(0, 20)}'`;
+    }
+    return undefined;
+  }
+
+  type Action = { action: string; meta: Json; source?: Json };
+
+  function bulk(pathIndex: string | undefined, text: string, query: URLSearchParams, rec: RecordedRequest): [number, Json] {
+    if (text.length > 0 && !text.endsWith('\n')) {
+      return [400, errorBody(400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]')];
+    }
+    const lines = text.split('\n');
+    lines.pop();
+    const actions: Action[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i]!.trim() === '') continue;
+      let head: Json;
+      try {
+        head = parseJson(lines[i]!) as Json;
+      } catch (e) {
+        return [400, errorBody(400, 'json_parse_exception', `Unexpected character in action line ${i + 1}: ${(e as Error).message}`)];
+      }
+      const keys = Object.keys(head ?? {});
+      const action = keys[0];
+      if (keys.length !== 1 || !['index', 'create', 'delete', 'update'].includes(action!)) {
+        return [400, errorBody(400, 'illegal_argument_exception', `Malformed action/metadata line [${i + 1}], expected one of [create, delete, index, update] but found [${keys.join(',')}]`)];
+      }
+      const meta = (head[action!] ?? {}) as Json;
+      let source: Json | undefined;
+      if (action !== 'delete') {
+        const line = lines[++i];
+        if (line === undefined) return [400, errorBody(400, 'illegal_argument_exception', `Validation Failed: 1: no requests added;`)];
+        try {
+          source = JSON.parse(line) as Json;
+        } catch (e) {
+          return [400, errorBody(400, 'mapper_parsing_exception', `failed to parse: ${(e as Error).message}`)];
+        }
+      }
+      actions.push({ action: action!, meta, source });
+    }
+    rec.bulk = actions.map((a) => ({ action: a.action, id: a.meta._id as string | undefined, version: a.meta.version?.toString(), versionType: a.meta.version_type as string | undefined }));
+    if (actions.length === 0) return [400, errorBody(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;')];
+    // Request-level validation, as BulkRequest.validate() does before anything is written.
+    const problems: string[] = [];
+    for (const a of actions) {
+      const id = a.meta._id as string | undefined;
+      const vt = (a.meta.version_type as string | undefined) ?? 'internal';
+      if (!(a.meta._index ?? pathIndex)) problems.push('index is missing');
+      if (id !== undefined && Buffer.byteLength(String(id)) > ID_LIMIT) problems.push(`id [${id}] is too long, must be no longer than ${ID_LIMIT} bytes but was: ${Buffer.byteLength(String(id))}`);
+      if (!['internal', 'external', 'external_gt', 'external_gte'].includes(vt)) problems.push(`No version type match [${vt}]`);
+      if (vt !== 'internal' && (typeof a.meta.version !== 'bigint' || a.meta.version < 0n)) problems.push(`illegal version value [${a.meta.version ?? -3}] for version type [${vt.toUpperCase()}]`);
+      if (a.action === 'delete' && id === undefined) problems.push('id is missing');
+    }
+    if (problems.length > 0) {
+      return [400, errorBody(400, 'action_request_validation_exception', `Validation Failed: ${problems.map((p, i) => `${i + 1}: ${p};`).join('')}`)];
+    }
+    const started = Date.now();
+    const items = actions.map((a) => applyAction(a, pathIndex));
+    const errors = items.some((it) => (Object.values(it)[0] as Json).error !== undefined);
+    void query;
+    return [200, { took: Date.now() - started, errors, items }];
+  }
+
+  function itemError(action: string, index: string, id: string | undefined, status: number, type: string, reason: string, extra: Json = {}): Json {
+    const uuid = indices.get(index)?.uuid ?? '_na_';
+    return { [action]: { _index: index, _id: id ?? null, status, error: { type, reason, index_uuid: uuid, shard: '0', index, ...extra } } };
+  }
+
+  function applyAction(a: Action, pathIndex: string | undefined): Json {
+    const index = (a.meta._index as string | undefined) ?? pathIndex!;
+    const vt = (a.meta.version_type as string | undefined) ?? 'internal';
+    const external = vt !== 'internal';
+    const provided = a.meta.version as bigint | undefined;
+    let id = a.meta._id as string | undefined;
+    const injected = faults.takeItemFault(id);
+    if (injected === 'rejected') {
+      return itemError(a.action, index, id, 429, 'rejected_execution_exception', `rejected execution of primary operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, primary_operation_bytes=0, max_coordinating_and_primary_bytes=0]`);
+    }
+    if (injected === 'internal') {
+      return itemError(a.action, index, id, 500, 'exception', 'injected internal failure');
+    }
+    if (!indices.has(index)) {
+      if (a.action === 'delete') return itemError(a.action, index, id, 404, 'index_not_found_exception', `no such index [${index}]`, { 'resource.type': 'index_expression', 'resource.id': index });
+      createIndex(index); // action.auto_create_index defaults to true
+    }
+    if (injected === 'mapper_parsing') {
+      return itemError(a.action, index, id, 400, 'mapper_parsing_exception', `failed to parse field [size] of type [long] in document with id '${id}'. Preview of field's value: 'not a number'`, {
+        caused_by: { type: 'illegal_argument_exception', reason: 'For input string: "not a number"' },
+      });
+    }
+    const live = docs.get(index)!;
+    const dead = tombstones.get(index)!;
+    id ??= randomUUID().replace(/-/g, '').slice(0, 20);
+    const current = live.get(id);
+    const currentVersion = current?.version ?? dead.get(id); // undefined = NOT_FOUND
+    const base = { _index: index, _id: id };
+    const shards = { _shards: { total: 2, successful: 1, failed: 0 } };
+    if (external && currentVersion !== undefined && provided !== undefined) {
+      const conflict = vt === 'external_gte' ? currentVersion > provided : currentVersion >= provided;
+      if (conflict) {
+        const how = vt === 'external_gte' ? 'is higher than' : 'is higher or equal to';
+        return itemError(a.action, index, id, 409, 'version_conflict_engine_exception', `[${id}]: version conflict, current version [${currentVersion}] ${how} the one provided [${provided}]`);
+      }
+    }
+    const newVersion = external ? provided! : (currentVersion ?? 0n) + 1n;
+    if (a.action === 'delete') {
+      const seqNo = nextSeqNo(index);
+      live.delete(id);
+      dead.set(id, newVersion);
+      return { delete: { ...base, _version: newVersion, result: current ? 'deleted' : 'not_found', ...shards, _seq_no: seqNo, _primary_term: 1, status: current ? 200 : 404 } };
+    }
+    if (a.action === 'create' && current) {
+      return itemError(a.action, index, id, 409, 'version_conflict_engine_exception', `[${id}]: version conflict, document already exists (current version [${current.version}])`);
+    }
+    let source = a.source ?? {};
+    if (a.action === 'update') {
+      if (!current && source.doc_as_upsert !== true && source.upsert === undefined) {
+        return itemError(a.action, index, id, 404, 'document_missing_exception', `[${id}]: document missing`);
+      }
+      source = current ? { ...current.source, ...((source.doc as Json) ?? {}) } : ((source.upsert as Json) ?? (source.doc as Json) ?? {});
+    }
+    const parseProblem = mappingError(index, id, source);
+    if (parseProblem) return itemError(a.action, index, id, 400, 'mapper_parsing_exception', parseProblem);
+    const seqNo = nextSeqNo(index);
+    live.set(id, { source, version: newVersion, seqNo });
+    dead.delete(id);
+    return { [a.action]: { ...base, _version: newVersion, result: current ? 'updated' : 'created', ...shards, _seq_no: seqNo, _primary_term: 1, status: current ? 200 : 201 } };
+  }
+
+  function search(index: string, body: Json, query: URLSearchParams): [number, Json] {
+    const size = Number((body.size as number | undefined) ?? query.get('size') ?? 10);
+    const from = Number((body.from as number | undefined) ?? query.get('from') ?? 0);
+    const q = (body.query as Json | undefined) ?? { match_all: {} };
+    const [kind] = Object.keys(q);
+    const spec = q[kind!] as Json;
+    let scorer: (src: Json, id: string) => number;
+    const textScore = (fields: string[], text: string, and: boolean) => {
+      const wanted = [...new Set(tokens(text))];
+      return (src: Json) => {
+        const have = new Set(fields.flatMap((f) => tokens(String(src[f.replace(/\^.*$/, '')] ?? ''))));
+        const hits = wanted.filter((t) => have.has(t)).length;
+        return and && hits < wanted.length ? 0 : hits;
+      };
+    };
+    switch (kind) {
+      case 'match_all':
+        scorer = () => 1;
+        break;
+      case 'match': {
+        const [field] = Object.keys(spec);
+        const v = spec[field!];
+        const text = typeof v === 'object' && v !== null ? String((v as Json).query) : String(v);
+        const and = typeof v === 'object' && v !== null && String((v as Json).operator).toLowerCase() === 'and';
+        scorer = textScore([field!], text, and);
+        break;
+      }
+      case 'multi_match':
+        scorer = textScore((spec.fields as string[] | undefined) ?? ['text'], String(spec.query), String(spec.operator).toLowerCase() === 'and');
+        break;
+      case 'term': {
+        const [field] = Object.keys(spec);
+        const v = spec[field!];
+        const want = typeof v === 'object' && v !== null ? (v as Json).value : v;
+        scorer = (src) => (src[field!] === want ? 1 : 0);
+        break;
+      }
+      case 'ids': {
+        const values = new Set((spec.values as string[]) ?? []);
+        scorer = (_src, id) => (values.has(id) ? 1 : 0);
+        break;
+      }
+      default:
+        return [400, errorBody(400, 'parsing_exception', `unknown query [${kind}]`, { line: 1, col: 1 })];
+    }
+    const hits = [...docs.get(index)!.entries()]
+      .map(([id, d]) => ({ _index: index, _id: id, _score: scorer(d.source, id), _source: d.source }))
+      .filter((h) => h._score > 0)
+      .sort((a, b) => b._score - a._score);
+    return [200, {
+      took: 1,
+      timed_out: false,
+      _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+      hits: { total: { value: hits.length, relation: 'eq' }, max_score: hits[0]?._score ?? null, hits: hits.slice(from, from + size) },
+    }];
+  }
+
+  function route(method: string, path: string, query: URLSearchParams, text: string, contentType: string | undefined, rec: RecordedRequest): [number, Json | undefined] {
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const jsonBody = (): Json => (text.trim() === '' ? {} : (JSON.parse(text) as Json));
+    if (parts.length === 0) {
+      if (method === 'HEAD') return [200, undefined];
+      if (method === 'GET') {
+        return [200, {
+          name: 'opensearch-double', cluster_name: 'double', cluster_uuid: 'double-cluster-uuid',
+          version: {
+            distribution: 'opensearch', number: versionNumber, build_type: 'tar', build_hash: 'double', build_date: '2025-01-01T00:00:00.000000Z',
+            build_snapshot: false, lucene_version: '10.1.0', minimum_wire_compatibility_version: '2.19.0', minimum_index_compatibility_version: '2.0.0',
+          },
+          tagline: 'The OpenSearch Project: https://opensearch.org/',
+        }];
+      }
+    }
+    const isBulk = parts[parts.length - 1] === '_bulk' && parts.length <= 2;
+    if (isBulk && (method === 'POST' || method === 'PUT')) {
+      if (!contentType || !/^application\/(x-ndjson|json|vnd\.opensearch\+(x-ndjson|json))/.test(contentType)) {
+        return [406, { error: `Content-Type header [${contentType ?? ''}] is not supported`, status: 406 }];
+      }
+      return bulk(parts.length === 2 ? parts[0] : undefined, text, query, rec);
+    }
+    const index = parts[0]!;
+    if (parts.length === 1) {
+      if (method === 'HEAD') return [indices.has(index) ? 200 : 404, undefined];
+      if (method === 'PUT') {
+        if (!INDEX_NAME.test(index)) return [400, errorBody(400, 'invalid_index_name_exception', `Invalid index name [${index}], must be lowercase`, { index })];
+        if (indices.has(index)) {
+          const meta = indices.get(index)!;
+          return [400, errorBody(400, 'resource_already_exists_exception', `index [${index}/${meta.uuid}] already exists`, { index_uuid: meta.uuid, index })];
+        }
+        createIndex(index, jsonBody());
+        return [200, { acknowledged: true, shards_acknowledged: true, index }];
+      }
+      if (method === 'DELETE') {
+        if (!indices.has(index)) return indexNotFound(index);
+        indices.delete(index);
+        docs.delete(index);
+        tombstones.delete(index);
+        return [200, { acknowledged: true }];
+      }
+      if (method === 'GET') {
+        const meta = indices.get(index);
+        if (!meta) return indexNotFound(index);
+        return [200, { [index]: { aliases: {}, mappings: meta.mappings ?? {}, settings: { index: { ...meta.settings, uuid: meta.uuid } } } }];
+      }
+    }
+    if (!indices.has(index) && !index.startsWith('_')) return indexNotFound(index);
+    if (parts.length === 3 && parts[1] === '_doc' && (method === 'GET' || method === 'HEAD')) {
+      const d = docs.get(index)!.get(parts[2]!);
+      if (!d) return [404, { _index: index, _id: parts[2], found: false }];
+      return [200, { _index: index, _id: parts[2], _version: d.version, _seq_no: d.seqNo, _primary_term: 1, found: true, _source: d.source }];
+    }
+    if (parts.length === 2 && parts[1] === '_search' && (method === 'GET' || method === 'POST')) return search(index, jsonBody(), query);
+    if (parts.length === 2 && parts[1] === '_mapping' && method === 'GET') return [200, { [index]: { mappings: indices.get(index)!.mappings ?? {} } }];
+    if (parts.length === 2 && parts[1] === '_analyze' && (method === 'GET' || method === 'POST')) {
+      // The double has one analyzer, whatever is named: words, and CJK runs as bigrams.
+      const text = jsonBody().text;
+      const list = tokens(Array.isArray(text) ? text.join(' ') : String(text ?? ''));
+      return [200, { tokens: list.map((token, position) => ({ token, start_offset: 0, end_offset: 0, type: CJK.test(token) ? 'double' : '<ALPHANUM>', position })) }];
+    }
+    if (parts.length === 2 && parts[1] === '_refresh' && (method === 'POST' || method === 'GET')) return [200, { _shards: { total: 2, successful: 1, failed: 0 } }];
+    if (parts.length === 2 && parts[1] === '_count' && (method === 'GET' || method === 'POST')) return [200, { count: docs.get(index)!.size, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } }];
+    return [400, { error: `no handler found for uri [${path}] and method [${method}]` }];
+  }
+
+  function faultResponse(fault: Exclude<RequestFault, 'hang' | 'reset'>): [number, Json] {
+    const defaults: Record<number, [string, string]> = {
+      429: ['rejected_execution_exception', 'rejected execution of coordinating operation [coordinating_and_primary_bytes=104857600, replica_bytes=0, all_bytes=104857600, coordinating_operation_bytes=1024, max_coordinating_and_primary_bytes=104857600]'],
+      503: ['cluster_block_exception', 'blocked by: [SERVICE_UNAVAILABLE/2/no cluster-manager];'],
+      500: ['exception', 'injected internal failure'],
+    };
+    const [type, reason] = defaults[fault.status] ?? ['exception', `injected ${fault.status}`];
+    return [fault.status, errorBody(fault.status, fault.type ?? type, fault.reason ?? reason)];
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const method = req.method ?? 'GET';
+      const rec: RecordedRequest = { method, path: url.pathname, query: url.search, contentType: req.headers['content-type'], bodyBytes: body.length };
+      requests.push(rec);
+      const send = (status: number, payload: Json | undefined) => {
+        rec.status = status;
+        const text = payload === undefined || method === 'HEAD' ? '' : stringify(payload);
+        const headers: http.OutgoingHttpHeaders = { 'content-length': Buffer.byteLength(text) };
+        if (payload !== undefined) headers['content-type'] = 'application/json; charset=UTF-8';
+        res.writeHead(status, headers);
+        res.end(text);
+      };
+      const fault = faults.takeRequestFault({ method, path: url.pathname });
+      if (fault === 'hang') {
+        hung.add(res);
+        res.on('close', () => hung.delete(res));
+        return;
+      }
+      if (fault === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault) return send(...faultResponse(fault));
+      if (body.length > faults.maxBodyBytes) {
+        // http.max_content_length: Netty answers 413 with no body.
+        rec.status = 413;
+        res.writeHead(413, { 'content-length': 0 });
+        return res.end();
+      }
+      try {
+        send(...route(method, url.pathname, url.searchParams, body.toString('utf8'), req.headers['content-type'], rec));
+      } catch (e) {
+        send(400, errorBody(400, 'parse_exception', `request body is not valid: ${(e as Error).message}`));
+      }
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    docs,
+    tombstones,
+    indices,
+    requests,
+    faults,
+    get hanging() {
+      return hung.size;
+    },
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
