@@ -1,0 +1,128 @@
+// S3 as a BlobStore. Downloads are pinned to the state the event described (VersionId, else
+// If-Match on the ETag), refused before any byte is written when too large, and streamed to a file
+// with a random name (never a name derived from the key) inside the caller's private dir.
+import { randomUUID } from 'node:crypto';
+import { open, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { classify, errorMessage, NotFoundError, RetryableError, TooLargeError, WorkerError } from '../errors.ts';
+import { noTelemetry, type Telemetry } from '../telemetry.ts';
+import type { BlobStore, DownloadOptions, LocalFile, ObjectRef } from '../types.ts';
+
+/** The one method used from S3Client, so tests can hand in a stub. */
+export type S3Sender = { send: S3Client['send'] };
+
+export type S3BlobStoreOptions = { client: S3Sender; telemetry?: Telemetry };
+
+export class S3BlobStore implements BlobStore {
+  readonly #client: S3Sender;
+  readonly #telemetry: Telemetry;
+
+  constructor(o: S3BlobStoreOptions) {
+    this.#client = o.client;
+    this.#telemetry = o.telemetry ?? noTelemetry;
+  }
+
+  async download(ref: ObjectRef, opts: DownloadOptions): Promise<LocalFile> {
+    const { dir, maxBytes, signal } = opts;
+    const where = `GetObject s3://${ref.bucket}/${ref.key}`;
+    // The event's size decides too_large without a request.
+    if (ref.size !== undefined && ref.size > maxBytes) throw new TooLargeError(ref.size, maxBytes);
+    let res;
+    try {
+      res = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: ref.bucket,
+          Key: ref.key,
+          // A version is immutable; without one, If-Match makes S3 answer 412 if the object changed.
+          ...(ref.versionId ? { VersionId: ref.versionId } : ref.etag ? { IfMatch: quoteEtag(ref.etag) } : {}),
+        }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      throw classify(err, where);
+    }
+    const body = res.Body as Readable | undefined;
+    if (!body) throw new RetryableError(`${where}: response has no body`);
+    const length = res.ContentLength;
+    if (length !== undefined && length > maxBytes) {
+      body.destroy();
+      throw new TooLargeError(length, maxBytes);
+    }
+
+    const file = path.join(dir, randomUUID());
+    let bytes = 0;
+    try {
+      // 'wx': never follow or overwrite anything already at that path.
+      const handle = await open(file, 'wx', 0o600);
+      try {
+        const count = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            bytes += chunk.length;
+            // Guards against a server that sent no Content-Length or more than it announced.
+            if (bytes > maxBytes) done(new TooLargeError(bytes, maxBytes));
+            else done(null, chunk);
+          },
+        });
+        await pipeline(body, count, handle.createWriteStream(), { signal });
+      } catch (err) {
+        await unlink(file).catch(() => {});
+        throw err;
+      } finally {
+        await handle.close().catch(() => {});
+      }
+      if (length !== undefined && bytes !== length) {
+        await unlink(file).catch(() => {});
+        throw new RetryableError(`${where}: body ended after ${bytes} of ${length} bytes`);
+      }
+    } catch (err) {
+      body.destroy();
+      throw err instanceof WorkerError ? err : classify(err, where);
+    } finally {
+      if (bytes) this.#telemetry.bytesDownloaded(bytes);
+    }
+
+    return {
+      path: file,
+      size: bytes,
+      contentType: res.ContentType,
+      etag: res.ETag ? unquoteEtag(res.ETag) : undefined,
+      versionId: res.VersionId && res.VersionId !== 'null' ? res.VersionId : undefined,
+      lastModified: res.LastModified,
+      dispose: disposer(file),
+    };
+  }
+
+  async exists(ref: ObjectRef): Promise<boolean> {
+    try {
+      // The key now, whatever version: a newer upload overtaking a remove event must count.
+      await this.#client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+      return true;
+    } catch (err) {
+      if (classify(err, 'HeadObject') instanceof NotFoundError) return false;
+      throw new RetryableError(`HeadObject s3://${ref.bucket}/${ref.key}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+}
+
+/** S3 compares If-Match against the quoted ETag. */
+export function quoteEtag(etag: string): string {
+  return `"${unquoteEtag(etag)}"`;
+}
+
+export function unquoteEtag(etag: string): string {
+  return etag.replace(/^"+|"+$/g, '');
+}
+
+/** dispose(): unlinks once; later calls and a file already gone are fine. */
+function disposer(file: string): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= unlink(file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    return done;
+  };
+}
