@@ -59,10 +59,31 @@ function eventLoopWatch(windowMs: number, resolutionMs: number) {
     h.reset();
   }, windowMs);
   timer.unref();
+  // The histogram records a stall only when its next sample fires; a probe answered right after a
+  // stall would miss it. A heartbeat tick measures the stall that is just ending, too.
+  let lastTick = performance.now();
+  let tickStallMs = 0;
+  let tickStallAt = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    const stall = now - lastTick - resolutionMs;
+    if (stall > tickStallMs || now - tickStallAt > 2 * windowMs) {
+      tickStallMs = Math.max(0, stall);
+      tickStallAt = now;
+    }
+    lastTick = now;
+  }, resolutionMs);
+  tick.unref();
   return {
-    maxDelayMs: () => Math.max(h.max, previousMaxNs) / 1e6,
+    maxDelayMs: () => {
+      const now = performance.now();
+      const ongoing = Math.max(0, now - lastTick - resolutionMs);
+      const recent = now - tickStallAt <= 2 * windowMs ? tickStallMs : 0;
+      return Math.max(h.max / 1e6, previousMaxNs / 1e6, ongoing, recent);
+    },
     stop() {
       clearInterval(timer);
+      clearInterval(tick);
       h.disable();
     },
   };
