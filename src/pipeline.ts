@@ -12,30 +12,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Channel } from './channel.ts';
 import { RetryableError, errorMessage } from './errors.ts';
-import type { Logger } from './log.ts';
 import { Settler } from './settle.ts';
 import { ByteBudget, runStage } from './stage.ts';
-import type { PipelineOptions, StageContext } from './stages/context.ts';
+import type { PipelineDeps, PipelineOptions, StageContext } from './stages/context.ts';
 import { runDelete } from './stages/delete.ts';
 import { downloadHandler } from './stages/download.ts';
 import { extractHandler } from './stages/extract.ts';
 import { runIndex } from './stages/index.ts';
 import { runReceive } from './stages/receive.ts';
-import type { Telemetry } from './telemetry.ts';
-import type { BlobStore, Extractor, JobSource, Lease, SearchIndex, ThumbnailSink } from './types.ts';
+import type { Lease } from './types.ts';
 import type { Task } from './work.ts';
 
-export type { PipelineOptions } from './stages/context.ts';
-
-export type PipelineDeps = {
-  source: JobSource;
-  blobs: BlobStore;
-  extractor: Extractor;
-  index: SearchIndex;
-  thumbnails?: ThumbnailSink;
-  telemetry: Telemetry;
-  logger: Logger;
-};
+export type { PipelineDeps, PipelineOptions } from './stages/context.ts';
 
 export type PipelineState = 'starting' | 'running' | 'draining' | 'stopped';
 

@@ -29,7 +29,8 @@ export type PipelineOptions = {
   wantThumbnails: boolean;
 };
 
-export type StageContext = {
+/** The outside world, behind its interfaces. */
+export type PipelineDeps = {
   source: JobSource;
   blobs: BlobStore;
   extractor: Extractor;
@@ -37,6 +38,9 @@ export type StageContext = {
   thumbnails?: ThumbnailSink;
   telemetry: Telemetry;
   logger: Logger;
+};
+
+export type StageContext = PipelineDeps & {
   opts: PipelineOptions;
   settle: Settler;
   /** Shared, read by readiness: did the last receive call fail, and why. */
