@@ -1,0 +1,78 @@
+// Counters the bench wraps around the real adapters: how many messages were deleted, how many
+// documents and pages were indexed and with which status. They pass every call through unchanged.
+import type { Telemetry } from '../src/telemetry.ts';
+import type { DocStatus, Extractor, ExtractorStats, ExtractRequest, ExtractResult, IndexItemResult, IndexOp, SearchIndex } from '../src/types.ts';
+
+export type WorkCounts = {
+  deleted: number;
+  docs: number;
+  pages: number;
+  ocrPages: number;
+  textChars: number;
+  statuses: Partial<Record<DocStatus, number>>;
+};
+
+export function newCounts(): WorkCounts {
+  return { deleted: 0, docs: 0, pages: 0, ocrPages: 0, textChars: 0, statuses: {} };
+}
+
+/** Telemetry that counts deletes (and calls `onDeleted`) before passing everything to `base`. */
+export function countingTelemetry(base: Telemetry, counts: WorkCounts, onDeleted: () => void): Telemetry {
+  return new Proxy(base, {
+    get(target, key) {
+      if (key === 'messagesDeleted') {
+        return (n: number) => {
+          counts.deleted += n;
+          target.messagesDeleted(n);
+          onDeleted();
+        };
+      }
+      const v = Reflect.get(target, key);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/** A SearchIndex that counts the documents it was asked to store. */
+export class CountingIndex implements SearchIndex {
+  readonly kind: string;
+  readonly #inner: SearchIndex;
+  readonly #counts: WorkCounts;
+  constructor(inner: SearchIndex, counts: WorkCounts) {
+    this.#inner = inner;
+    this.#counts = counts;
+    this.kind = inner.kind;
+  }
+  init(): Promise<void> {
+    return this.#inner.init();
+  }
+  async write(ops: IndexOp[], signal?: AbortSignal): Promise<IndexItemResult[]> {
+    const results = await this.#inner.write(ops, signal);
+    ops.forEach((op, i) => {
+      if (op.kind !== 'upsert' || !results[i]?.ok) return;
+      const c = this.#counts;
+      c.docs++;
+      c.pages += op.doc.pages;
+      c.ocrPages += op.doc.ocrPages;
+      c.textChars += op.doc.text.length;
+      c.statuses[op.doc.status] = (c.statuses[op.doc.status] ?? 0) + 1;
+    });
+    return results;
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+/** The control plane's extractor: answers at once with an empty one-page text document. */
+export class NoopExtractor implements Extractor {
+  #completed = 0;
+  async extract(_req: ExtractRequest): Promise<ExtractResult> {
+    this.#completed++;
+    return { contentType: 'text/plain', text: '', truncated: false, pages: 1, ocrPages: 0, status: 'ok' };
+  }
+  stats(): ExtractorStats {
+    return { threads: 0, queueSize: 0, utilization: 0, completed: this.#completed, warm: true };
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,37 @@
+// The shape of bench/results/latest.json.
+import type { MachineFacts } from '../machine.ts';
+import type { ControlPlaneResult, ControlPlaneRttResult, ScaleOutResult } from '../sections/control-plane.ts';
+import type { FullWorkResult, PoolScalingResult } from '../sections/full-work.ts';
+import type { MemoryResult } from '../sections/memory.ts';
+import type { OcrAccuracyResult } from '../sections/ocr-accuracy.ts';
+import type { StageFigure } from '../sections/stages.ts';
+
+export type BenchResults = {
+  machine: MachineFacts;
+  quick: boolean;
+  sections: string[];
+  durationSeconds?: number;
+  controlPlane?: ControlPlaneResult;
+  controlPlaneRtt?: ControlPlaneRttResult;
+  scaleOut?: ScaleOutResult;
+  fullPipeline?: FullWorkResult;
+  memory?: MemoryResult;
+  /** stage -> variant -> figures. */
+  stages?: Record<string, Record<string, Omit<StageFigure, 'stage' | 'variant'>>>;
+  /** The same figures as a list, in the order measured. */
+  stageFigures?: StageFigure[];
+  poolScaling?: PoolScalingResult;
+  ocr?: OcrAccuracyResult;
+  /** Sections that failed, with their error. */
+  errors: Record<string, string>;
+};
+
+/** The targets, read from the results (never asserted). */
+export const TARGETS = {
+  controlPlaneRatio: 5,
+  controlPlaneRttRatio: 20,
+  fullWorkRatio: 1.7,
+  cpuUtilization: 0.85,
+  peakRssMb: 400,
+  rssLimitMb: 500,
+} as const;

@@ -1,0 +1,132 @@
+// The readable table printed on stdout (and reused, as Markdown, in results/README.md).
+import { TARGETS, type BenchResults } from './results.ts';
+
+export const fmt = (x: number | undefined, digits = 0): string =>
+  x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${Math.round(x * 100)} %`);
+const times = (x: number | undefined) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
+const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
+
+export type Block = { title: string; head: string[]; rows: string[][]; notes?: string[] };
+
+/** Every section as a titled block of rows: the one source for both renderings. */
+export function blocks(r: BenchResults): Block[] {
+  const out: Block[] = [];
+  const cp = r.controlPlane;
+  const rtt = r.controlPlaneRtt;
+  if (cp || rtt) {
+    const rows: string[][] = [];
+    if (cp) rows.push(['bare loopback', fmt(cp.seedLoopMsgsPerMin), fmt(cp.pipelineMsgsPerMin), times(cp.ratio), `≥ ${TARGETS.controlPlaneRatio}× ${verdict(cp.ratio >= TARGETS.controlPlaneRatio)}`, `${cp.cpuMsPerMsg.seedLoop} / ${cp.cpuMsPerMsg.pipeline}`]);
+    if (rtt) rows.push([`${rtt.rttMs} ms per SQS call`, fmt(rtt.seedLoopMsgsPerMin), fmt(rtt.pipelineMsgsPerMin), times(rtt.ratio), `≥ ${TARGETS.controlPlaneRttRatio}× ${verdict(rtt.ratio >= TARGETS.controlPlaneRttRatio)}`, `${rtt.cpuMsPerMsg.seedLoop} / ${rtt.cpuMsPerMsg.pipeline}`]);
+    const other = [cp?.otherLoad.seedLoop, cp?.otherLoad.pipeline, rtt?.otherLoad.seedLoop, rtt?.otherLoad.pipeline].filter((x): x is number => x !== undefined);
+    out.push({
+      title: '1. Control plane — tiny objects, no-op extract (msgs/min)',
+      head: ['network', 'seed loop', 'pipeline', 'ratio', 'target', 'worker CPU ms/msg (seed / pipeline)'],
+      rows,
+      notes: [`best of ${(cp ?? rtt)!.runs.pipeline.length} runs each; other processes used up to ${pct(other.length ? Math.max(...other) : undefined)} of the cores meanwhile`],
+    });
+  }
+  if (r.stageFigures?.length) {
+    out.push({
+      title: '2. Per stage — each stage alone, fed from memory',
+      head: ['stage', 'variant', 'items/s', 'MB/s', 'pages/s', 'CPU ms/item', 'note'],
+      rows: r.stageFigures.map((s) => [s.stage, s.variant, fmt(s.itemsPerSec, s.itemsPerSec < 10 ? 2 : 0), fmt(s.mbPerSec, 2), s.pagesPerSec === undefined ? '' : fmt(s.pagesPerSec, 1), fmt(s.cpuMsPerItem, s.cpuMsPerItem < 10 ? 2 : 0), s.note ?? '']),
+    });
+  }
+  const fw = r.fullPipeline;
+  if (fw) {
+    const s = fw.sequential;
+    const p = fw.pipeline;
+    const kinds = Object.entries(fw.mix.byKind).map(([k, n]) => `${n} ${k}`).join(', ');
+    out.push({
+      title: `3. Full work — ${fw.mix.documents} documents (${kinds}; ${fmt(fw.mix.bytes / 2 ** 20, 1)} MB)`,
+      head: ['', 'sequential', 'pipeline', 'ratio', 'target'],
+      rows: [
+        ['docs/min', fmt(s.docsPerMin, 1), fmt(p.docsPerMin, 1), times(fw.ratio), `≥ ${TARGETS.fullWorkRatio}× ${verdict(fw.ratio >= TARGETS.fullWorkRatio)}`],
+        ['pages/min', fmt(s.pagesPerMin, 1), fmt(p.pagesPerMin, 1), times(p.pagesPerMin / s.pagesPerMin), ''],
+        ['CPU use (CPU-s ÷ wall × cores)', pct(s.cpuUtilization), pct(p.cpuUtilization), '', `≥ ${pct(TARGETS.cpuUtilization)} ${verdict(p.cpuUtilization >= TARGETS.cpuUtilization)}`],
+        ['pool threads', String(s.poolSize), String(p.poolSize), '', ''],
+        ['wall, s', fmt(s.wallSeconds, 1), fmt(p.wallSeconds, 1), '', ''],
+        ['documents / pages / OCR pages', `${s.docs} / ${s.pages} / ${s.ocrPages}`, `${p.docs} / ${p.pages} / ${p.ocrPages}`, '', ''],
+        ['other processes on the machine', pct(s.otherLoad), pct(p.otherLoad), '', ''],
+        ['peak RSS, MB (warm, idle)', `${fmt(s.peakRssMb)} (${fmt(s.rssAtReadyMb)})`, `${fmt(p.peakRssMb)} (${fmt(p.rssAtReadyMb)})`, '', ''],
+        ['statuses', statusText(s.statuses), statusText(p.statuses), '', ''],
+      ],
+    });
+  }
+  const m = r.memory;
+  if (m) {
+    out.push({
+      title: '4. Memory — peak RSS of the pipeline process',
+      head: ['peak RSS, MB', 'sampled / VmHWM', 'RSS warm, idle', 'limit / target', 'docs', 'wall, s'],
+      rows: [[fmt(m.peakRssMb), `${fmt(m.peakRssSampledMb)} / ${fmt(m.peakRssKernelMb)}`, fmt(m.rssAtReadyMb), `< ${m.limitMb} / < ${TARGETS.peakRssMb} ${verdict(m.peakRssMb < TARGETS.peakRssMb)}`, `${m.run.docs} (${statusText(m.run.statuses)})`, fmt(m.run.wallSeconds, 1)]],
+      notes: [`backlog: ${m.backlog.join('; ')}`],
+    });
+  }
+  if (r.poolScaling?.runs.length) {
+    const base = r.poolScaling.runs[0]!.docsPerMin;
+    out.push({
+      title: '5. Pool scaling — full work, pipeline',
+      head: ['POOL_SIZE', 'docs/min', 'pages/min', 'vs first', 'CPU use', 'peak RSS, MB', 'other processes'],
+      rows: r.poolScaling.runs.map((p) => [String(p.poolSize), fmt(p.docsPerMin, 1), fmt(p.pagesPerMin, 1), times(p.docsPerMin / base), pct(p.cpuUtilization), fmt(p.peakRssMb), pct(p.otherLoad)]),
+    });
+  }
+  const so = r.scaleOut;
+  if (so) {
+    out.push({
+      title: `6. Scale-out — worker processes on one queue, control plane, ${so.rttMs} ms per SQS call (${fmt(so.messages)} messages)`,
+      head: ['processes', 'msgs/min (all)', 'msgs/min each', 'speedup', 'messages per process', 'CPU: workers / emulator+proxy / other processes'],
+      rows: so.runs.map((x) => [String(x.processes), fmt(x.msgsPerMin), fmt(x.msgsPerMin / x.processes), times(x.speedup), x.perProcess.join(' / '), `${pct(x.workerCpuShare)} / ${pct(x.emulatorCpuShare)} / ${pct(x.otherLoad)}`]),
+    });
+  }
+  const o = r.ocr;
+  if (o) {
+    out.push({
+      title: `OCR — ../shared/corpus/ocr, one page at a time on one thread (${o.langs})`,
+      head: ['image', 'CER tesseract.js', 's', 'CER native', 's native'],
+      rows: [
+        ...o.images.map((i) => [i.name, pct(i.cer), fmt(i.seconds, 2), i.nativeCer === undefined ? '–' : pct(i.nativeCer), fmt(i.nativeSeconds, 2)]),
+        ['total / per page', pct(o.totalCer), fmt(o.secondsPerPage, 2), o.nativeTotalCer === undefined ? '–' : pct(o.nativeTotalCer), fmt(o.nativeSecondsPerPage, 2)],
+      ],
+      notes: [o.timeRatio === undefined ? `native tesseract: ${o.native}` : `tesseract.js ÷ native time per page: ${times(o.timeRatio)} (${o.native}, OMP_THREAD_LIMIT=1)`],
+    });
+  }
+  for (const [name, err] of Object.entries(r.errors)) out.push({ title: `${name}: FAILED`, head: ['error'], rows: [[err.split('\n')[0] ?? err]] });
+  return out;
+}
+
+function statusText(s: Record<string, number>): string {
+  return Object.entries(s).map(([k, n]) => `${k} ${n}`).join(', ');
+}
+
+export function machineLine(r: BenchResults): string {
+  const m = r.machine;
+  return `${m.date.slice(0, 16).replace('T', ' ')} UTC · ${m.cores} cores (${m.cpuModel}) · ${m.memoryGb} GB · Node ${m.node} · ${m.platform} · load avg at start ${m.loadAvg}${r.quick ? ' · QUICK run (tiny sizes)' : ''}${r.durationSeconds ? ` · ${r.durationSeconds} s` : ''}`;
+}
+
+/** Plain-text table for the terminal. */
+export function renderTable(r: BenchResults): string {
+  const lines = [`filesearch-worker bench — ${machineLine(r)}`, ''];
+  for (const b of blocks(r)) {
+    lines.push(b.title);
+    const rows = [b.head, ...b.rows];
+    const widths = b.head.map((_, i) => Math.min(60, Math.max(...rows.map((row) => (row[i] ?? '').length))));
+    for (const row of rows) lines.push(`  ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()}`);
+    for (const n of b.notes ?? []) lines.push(`  ${n}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** The same blocks as Markdown tables. */
+export function renderMarkdownTables(r: BenchResults): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const out: string[] = [];
+  for (const b of blocks(r)) {
+    out.push(`**${b.title}**`, '', `| ${b.head.map(esc).join(' | ')} |`, `|${b.head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+    for (const row of b.rows) out.push(`| ${row.map(esc).join(' | ')} |`);
+    for (const n of b.notes ?? []) out.push('', n);
+    out.push('');
+  }
+  return out.join('\n');
+}

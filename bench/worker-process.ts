@@ -1,0 +1,169 @@
+// One worker process of the bench. The parent starts it with a WorkerSpec (argv[2]) and the worker's
+// environment (QUEUE_URL, AWS_ENDPOINT_URL…, INDEX_URL, POOL_SIZE…): exactly what `filesearch-worker
+// run` reads. It builds the adapters the way src/commands/run.ts does, warms the pool, says 'ready',
+// starts on 'go', and reports wall time, CPU and peak RSS once it has deleted `expect` messages (or on
+// 'stop'). Measuring here, in the worker's own process, keeps the emulator's CPU and memory out of
+// the figures.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { Pipeline } from '../src/pipeline.ts';
+import { openIndex, openThumbnails, pipelineOptions } from '../src/app.ts';
+import { createAwsClients } from '../src/adapters/aws-clients.ts';
+import { SqsJobSource } from '../src/adapters/sqs-source.ts';
+import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
+import { PrometheusTelemetry } from '../src/metrics.ts';
+import type { Extractor } from '../src/types.ts';
+import { CountingIndex, NoopExtractor, countingTelemetry, newCounts } from './counting.ts';
+import { runSeedLoop } from './seed-loop.ts';
+import { runSequentialWorker } from './sequential-worker.ts';
+import type { FromWorker, ToWorker, WorkerResult, WorkerSpec } from './worker-protocol.ts';
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as WorkerSpec;
+const send = (m: FromWorker) => process.send?.(m);
+
+main().catch((err) => {
+  send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  setTimeout(() => process.exit(1), 100);
+});
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  const counts = newCounts();
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const telemetry = countingTelemetry(new PrometheusTelemetry(), counts, () => {
+    if (spec.expect !== undefined && counts.deleted >= spec.expect) finish();
+  });
+  const aws = createAwsClients(config);
+  const index = new CountingIndex(await openIndex(config, telemetry, logger), counts);
+  await index.init();
+  const thumbnails = await openThumbnails(config, undefined);
+
+  const warm0 = performance.now();
+  const extractor: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../src/extract/pool.ts')).createExtractor(config, telemetry);
+  await waitWarm(extractor, 180_000);
+  const warmMs = performance.now() - warm0;
+
+  const source = new SqsJobSource({
+    client: aws.sqs,
+    queueUrl: config.queue.url!,
+    waitTimeSeconds: config.queue.waitTimeSeconds,
+    visibilityTimeoutSeconds: config.queue.visibilityTimeoutSeconds,
+    heartbeatSeconds: config.queue.heartbeatSeconds,
+    telemetry,
+    logger,
+  });
+  const blobs = new S3BlobStore({ client: aws.s3, telemetry });
+  const deps = { source, blobs, extractor, index, ...(thumbnails ? { thumbnails } : {}), telemetry, logger };
+  const opts = pipelineOptions(config, { wantThumbnails: thumbnails !== undefined, ...spec.overrides });
+
+  let peakRss = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, spec.sampleMs);
+
+  const rssAtReadyMb = process.memoryUsage.rss() / 2 ** 20;
+  send({ type: 'ready', warmMs });
+  await new Promise<void>((resolve) => {
+    process.on('message', (m: ToWorker) => {
+      if (m.type === 'go') resolve();
+      if (m.type === 'stop') finish();
+    });
+  });
+
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  let incomplete = false;
+  const deadline = setTimeout(() => {
+    incomplete = true;
+    finish();
+  }, spec.timeoutMs);
+  const abort = new AbortController();
+  let stopWorker: () => Promise<unknown> = async () => {};
+  let running: Promise<unknown>;
+
+  if (spec.mode === 'pipeline') {
+    const pipeline = new Pipeline(deps, opts);
+    await pipeline.start();
+    running = pipeline.done();
+    stopWorker = () => pipeline.stop(2_000).then(() => pipeline.cleanup());
+  } else if (spec.mode === 'sequential') {
+    running = runSequentialWorker(deps, opts, { receiveBatch: 5, signal: abort.signal });
+  } else {
+    const tmpDir = await mkdtemp(join(opts.tmpDir, 'filesearch-seed-'));
+    running = runSeedLoop({
+      sqs: aws.sqs,
+      queueUrl: config.queue.url!,
+      blobs,
+      extractor,
+      index,
+      tmpDir,
+      maxBytes: opts.limits.maxBytes,
+      limits: opts.limits,
+      ocrLangs: opts.ocrLangs,
+      onDeleted: () => telemetry.messagesDeleted(1),
+      shouldStop: () => abort.signal.aborted,
+    });
+  }
+  running.catch((err) => {
+    send({ type: 'error', message: `worker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` });
+    setTimeout(() => process.exit(1), 100);
+  });
+
+  await finished;
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearTimeout(deadline);
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  const result: WorkerResult = {
+    mode: spec.mode,
+    counts,
+    wallMs,
+    cpuUserMs: cpu.user / 1000,
+    cpuSystemMs: cpu.system / 1000,
+    peakRssSampledMb: peakRss / 2 ** 20,
+    peakRssKernelMb: await kernelPeakRssMb(),
+    warmMs,
+    rssAtReadyMb,
+    incomplete,
+  };
+  send({ type: 'result', result });
+
+  // Tidy up briefly; the parent owns the queue and the temp root, so a slow close changes nothing.
+  abort.abort();
+  await Promise.race([
+    (async () => {
+      await stopWorker();
+      await source.close();
+      await Promise.allSettled([extractor.close(), index.close()]);
+      aws.destroy();
+    })().catch(() => {}),
+    new Promise((r) => setTimeout(r, 4_000)),
+  ]);
+  logger.flush?.();
+  process.exit(0);
+}
+
+async function waitWarm(extractor: Extractor, timeoutMs: number): Promise<void> {
+  const t0 = performance.now();
+  while (!extractor.stats().warm) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`extract pool not warm after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** VmHWM from /proc/self/status (Linux); falls back to the current RSS elsewhere. */
+async function kernelPeakRssMb(): Promise<number> {
+  try {
+    const status = await readFile('/proc/self/status', 'utf8');
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.memoryUsage.rss() / 2 ** 20;
+}

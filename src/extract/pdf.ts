@@ -1,0 +1,267 @@
+// PDFs: the text layer first (pdf.js, page by page); a page whose text layer is (nearly) empty but
+// paints an image is a scan and is OCR'd — from its embedded image at native size when the page is
+// one big image, otherwise rendered with @napi-rs/canvas. Born-digital pages are never OCR'd.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { DocStatus, ExtractLimits } from '../types.ts';
+import type { OcrImage, OcrPage, OcrSource } from './ocr.ts';
+import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, TextBudget, tidyText, withTimeout } from './result.ts';
+import { OCR_DPI } from './ocr.ts';
+import { thumbnailFromRaw } from './thumbnail.ts';
+
+const require = createRequire(import.meta.url);
+
+/** A page with fewer content characters than this in its text layer is a candidate for OCR. */
+export const MIN_TEXT_LAYER_CHARS = 20;
+/** An embedded image is used as-is when it is at least this many pixels on its short side. */
+const MIN_SCAN_SIDE = 500;
+/** Renders for OCR are capped at this many pixels (a 200 dpi A0 page would be 100 MP). */
+const MAX_RENDER_PIXELS = 25_000_000;
+const THUMBNAIL_WIDTH = 400;
+
+/** OCR in two steps, so a page's decoded pixels can be let go before the long recognition. */
+export type OcrRunner = {
+  prepare(src: OcrSource): Promise<OcrImage>;
+  read(img: OcrImage, timeoutMs: number): Promise<OcrPage>;
+};
+
+export type PdfResult = {
+  text: string;
+  truncated: boolean;
+  pages: number;
+  ocrPages: number;
+  status: DocStatus;
+  error?: string;
+  thumbnail?: Uint8Array;
+};
+
+type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
+type PDFDocumentProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFDocumentProxy;
+type PDFPageProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFPageProxy;
+
+let pdfjsLoaded: Promise<PdfJs> | undefined;
+function pdfjs(): Promise<PdfJs> {
+  pdfjsLoaded ??= import('pdfjs-dist/legacy/build/pdf.mjs');
+  return pdfjsLoaded;
+}
+
+/** pdf.js wants directory URLs with a trailing slash; without them CJK text, fonts and JPX fail silently. */
+function pdfjsAssets(): { cMapUrl: string; standardFontDataUrl: string; wasmUrl: string } {
+  const root = path.dirname(require.resolve('pdfjs-dist/package.json'));
+  const dir = (sub: string) => `${path.join(root, sub)}/`;
+  return { cMapUrl: dir('cmaps'), standardFontDataUrl: dir('standard_fonts'), wasmUrl: dir('wasm') };
+}
+
+export async function extractPdf(
+  file: string,
+  opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner; wantThumbnail: boolean },
+): Promise<PdfResult> {
+  const { limits, deadline } = opts;
+  const lib = await pdfjs();
+  const data = new Uint8Array(await readFile(file));
+  const task = lib.getDocument({
+    data,
+    ...pdfjsAssets(),
+    cMapPacked: true,
+    useSystemFonts: false,
+    disableFontFace: true,
+    isEvalSupported: false,
+    stopAtErrors: false,
+    verbosity: 0,
+  });
+  let doc: PDFDocumentProxy | undefined;
+  try {
+    doc = await withTimeout(task.promise, deadline.remaining, 'document deadline reached while opening the PDF');
+    return await readPages(doc, opts);
+  } catch (err) {
+    return { text: '', truncated: false, pages: doc?.numPages ?? 0, ocrPages: 0, status: 'failed', error: describePdfError(err, limits) };
+  } finally {
+    await (doc ? doc.destroy() : task.destroy()).catch(() => {});
+  }
+}
+
+function describePdfError(err: unknown, limits: ExtractLimits): string {
+  const e = err as { name?: string; message?: string; code?: number };
+  if (e?.name === 'PasswordException') return 'PDF is encrypted with a password';
+  if (e?.name === 'InvalidPDFException') return `not a valid PDF: ${e.message}`;
+  if (err instanceof DeadlineError) return `${err.message} (limit ${limits.docTimeoutMs} ms)`;
+  return `PDF could not be read: ${e?.message ?? String(err)}`;
+}
+
+async function readPages(
+  doc: PDFDocumentProxy,
+  opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner; wantThumbnail: boolean },
+): Promise<PdfResult> {
+  const { limits, deadline } = opts;
+  const budget = new TextBudget(limits.maxChars);
+  const problems = new Problems();
+  let ocrPages = 0;
+  let skippedOcr = 0;
+  let thumbnail: Uint8Array | undefined;
+  let pagesRead = 0;
+  const numPages = doc.numPages;
+
+  for (let n = 1; n <= numPages; n++) {
+    if (deadline.passed) {
+      problems.add(`document deadline of ${limits.docTimeoutMs} ms reached after ${pagesRead} of ${numPages} pages`);
+      break;
+    }
+    let page: PDFPageProxy | undefined;
+    try {
+      page = await withTimeout(doc.getPage(n), deadline.remaining, 'deadline');
+      const layer = await withTimeout(pageText(page), deadline.remaining, 'deadline');
+      let text = layer;
+      if (contentLength(layer) < MIN_TEXT_LAYER_CHARS && (await withTimeout(paintsImage(page), deadline.remaining, 'deadline'))) {
+        if (ocrPages >= limits.maxOcrPages) {
+          skippedOcr++;
+        } else {
+          let src: RawPixels | undefined = await withTimeout(scanSource(page, doc), deadline.remaining, 'deadline');
+          if (n === 1 && opts.wantThumbnail) thumbnail = await thumbnailFromRaw(src).catch(() => undefined);
+          try {
+            const img = await opts.ocr.prepare(src);
+            // Let pdf.js and the full-size pixels go before the (long) recognition.
+            src = undefined;
+            page.cleanup();
+            const res = await opts.ocr.read(img, Math.min(limits.pageTimeoutMs, deadline.remaining));
+            ocrPages++;
+            text = [layer, res.text].filter(Boolean).join('\n');
+          } catch (err) {
+            problems.add(`page ${n}: OCR failed: ${(err as Error).message}`);
+          }
+        }
+      }
+      if (n === 1 && opts.wantThumbnail && !thumbnail) thumbnail = await firstPageThumbnail(page, doc).catch(() => undefined);
+      pagesRead++;
+      if (!budget.add(removeCjkSpaces(tidyText(text)))) break;
+    } catch (err) {
+      if (err instanceof DeadlineError || deadline.passed) {
+        problems.add(`document deadline of ${limits.docTimeoutMs} ms reached after ${pagesRead} of ${numPages} pages`);
+        break;
+      }
+      problems.add(`page ${n}: ${(err as Error).message}`);
+    } finally {
+      page?.cleanup();
+    }
+  }
+  if (skippedOcr > 0) problems.add(`OCR limit of ${limits.maxOcrPages} pages reached: ${skippedOcr} scanned pages not read`);
+  if (budget.truncated) problems.add(`text cut at the limit of ${limits.maxChars} characters`);
+  const nothing = pagesRead === 0 && numPages > 0;
+  return {
+    text: budget.text,
+    truncated: budget.truncated,
+    pages: numPages,
+    ocrPages,
+    status: nothing ? 'failed' : problems.any ? 'partial' : 'ok',
+    error: problems.message,
+    thumbnail,
+  };
+}
+
+async function pageText(page: PDFPageProxy): Promise<string> {
+  const content = await page.getTextContent();
+  let out = '';
+  for (const item of content.items) {
+    if (!('str' in item)) continue;
+    out += item.str;
+    if (item.hasEOL) out += '\n';
+  }
+  return out;
+}
+
+const IMAGE_OPS = new Set<number>();
+async function imageOps(): Promise<Set<number>> {
+  if (IMAGE_OPS.size === 0) {
+    const { OPS } = await pdfjs();
+    for (const op of [OPS.paintImageXObject, OPS.paintInlineImageXObject, OPS.paintImageMaskXObject, OPS.paintImageXObjectRepeat, OPS.paintInlineImageXObjectGroup, OPS.paintImageMaskXObjectGroup, OPS.paintImageMaskXObjectRepeat]) {
+      IMAGE_OPS.add(op);
+    }
+  }
+  return IMAGE_OPS;
+}
+
+async function paintsImage(page: PDFPageProxy): Promise<boolean> {
+  const ops = await imageOps();
+  const list = await page.getOperatorList();
+  return list.fnArray.some((fn) => ops.has(fn));
+}
+
+type RawPixels = Extract<OcrSource, { kind: 'raw' }>;
+
+/** The page's one big embedded image at native size, or the page rendered at OCR resolution. */
+async function scanSource(page: PDFPageProxy, doc: PDFDocumentProxy): Promise<RawPixels> {
+  return (await embeddedScan(page)) ?? (await renderPage(page, doc, OCR_DPI / 72, MAX_RENDER_PIXELS));
+}
+
+async function embeddedScan(page: PDFPageProxy): Promise<RawPixels | undefined> {
+  const { OPS } = await pdfjs();
+  const list = await page.getOperatorList();
+  const images = list.fnArray.flatMap((fn, i) => (fn === OPS.paintImageXObject ? [list.argsArray[i] as [string, number, number]] : []));
+  const others = list.fnArray.filter((fn) => fn !== OPS.paintImageXObject && IMAGE_OPS.has(fn)).length;
+  if (images.length !== 1 || others > 0) return undefined;
+  const id = images[0]![0];
+  let img: { width: number; height: number; kind?: number; data?: Uint8Array | Uint8ClampedArray } | undefined;
+  try {
+    img = (id.startsWith('g_') ? page.commonObjs.get(id) : page.objs.get(id)) as typeof img;
+  } catch {
+    return undefined;
+  }
+  if (!img?.data || !img.kind || Math.min(img.width, img.height) < MIN_SCAN_SIDE) return undefined;
+  const view = page.getViewport({ scale: 1 });
+  // Same aspect as the page, or turned 90° (OSD turns the text upright later).
+  const pageRatio = view.width / view.height;
+  const imgRatio = img.width / img.height;
+  const turned = Math.abs(imgRatio - 1 / pageRatio) < Math.abs(imgRatio - pageRatio);
+  const ratio = turned ? 1 / pageRatio : pageRatio;
+  if (Math.abs(imgRatio - ratio) / ratio > 0.15) return undefined;
+  const dpi = Math.round(img.width / ((turned ? view.height : view.width) / 72));
+  return { ...imagePixels(img as { width: number; height: number; kind: number; data: Uint8Array }), dpi };
+}
+
+/**
+ * pdf.js image data as raw pixels sharp can read. Not copied: it is a V8-owned array this code keeps
+ * referenced until sharp is done (unlike a canvas's native pixel memory, which must be copied).
+ */
+function imagePixels(img: { width: number; height: number; kind: number; data: Uint8Array | Uint8ClampedArray }): Omit<RawPixels, 'dpi'> {
+  const { width, height } = img;
+  if (img.kind === 1) {
+    // GRAYSCALE_1BPP: rows padded to whole bytes, a set bit is white.
+    const rowBytes = (width + 7) >> 3;
+    const out = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        out[y * width + x] = img.data[y * rowBytes + (x >> 3)]! & (0x80 >> (x & 7)) ? 255 : 0;
+      }
+    }
+    return { kind: 'raw', data: out, width, height, channels: 1 };
+  }
+  const channels = img.kind === 2 ? 3 : 4;
+  const bytes = new Uint8Array(img.data.buffer, img.data.byteOffset, width * height * channels);
+  return { kind: 'raw', data: bytes, width, height, channels };
+}
+
+async function renderPage(page: PDFPageProxy, doc: PDFDocumentProxy, scale: number, maxPixels: number): Promise<RawPixels> {
+  let viewport = page.getViewport({ scale });
+  const area = viewport.width * viewport.height;
+  if (area > maxPixels) viewport = page.getViewport({ scale: scale * Math.sqrt(maxPixels / area) });
+  const width = Math.max(1, Math.floor(viewport.width));
+  const height = Math.max(1, Math.floor(viewport.height));
+  const factory = doc.canvasFactory as { create(w: number, h: number): { canvas: unknown; context: CanvasLike }; destroy(c: unknown): void };
+  const cc = factory.create(width, height);
+  try {
+    await page.render({ canvas: cc.canvas as never, canvasContext: cc.context as never, viewport, background: 'white' }).promise;
+    const image = cc.context.getImageData(0, 0, width, height);
+    // Copy: a view into the canvas's memory crashed the process when GC freed the canvas.
+    const data = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength).slice();
+    return { kind: 'raw', data, width, height, channels: 4, dpi: Math.round(72 * (viewport.width / page.getViewport({ scale: 1 }).width)) };
+  } finally {
+    factory.destroy(cc);
+  }
+}
+
+type CanvasLike = { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+
+async function firstPageThumbnail(page: PDFPageProxy, doc: PDFDocumentProxy): Promise<Uint8Array> {
+  const scale = THUMBNAIL_WIDTH / page.getViewport({ scale: 1 }).width;
+  return thumbnailFromRaw(await renderPage(page, doc, Math.min(scale, 4), 4_000_000));
+}

@@ -1,0 +1,180 @@
+// The extract pool: piscina threads that stay warm (min = max), each owning one OCR engine. A
+// per-document deadline is enforced from this side by aborting the task, which makes piscina
+// terminate the thread running it: a hung or crashed document costs its thread, never the process.
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { Config } from '../config.ts';
+import type { Telemetry } from '../telemetry.ts';
+import { noTelemetry } from '../telemetry.ts';
+import type { ExtractRequest, ExtractResult, Extractor, ExtractorStats } from '../types.ts';
+import { contentTypeOf, extensionOf } from './detect.ts';
+import type { ExtractWorkerData } from '../workers/extract-worker.ts';
+
+export type PoolOptions = {
+  threads: number;
+  ocrLangs: string;
+  recycleAfterPages: number;
+  /** Bound on a thread's tesseract WASM heap before the recogniser is recycled, and its JS heap. */
+  maxWorkerMemoryMb: number;
+  telemetry?: Telemetry;
+  /** Time beyond the document's own deadline before the thread is stopped from outside. */
+  deadlineGraceMs?: number;
+  /** Start every thread's OCR engine at once (readiness waits for it). */
+  warmUp?: boolean;
+  /** The worker module; tests point it at a misbehaving wrapper. */
+  workerFile?: string;
+};
+
+const DEFAULT_WORKER = fileURLToPath(new URL('../workers/extract-worker.ts', import.meta.url));
+const DEFAULT_GRACE_MS = 5_000;
+const WARM_UP_ROUNDS = 3;
+
+export class PoolExtractor implements Extractor {
+  readonly #pool: Piscina<ExtractRequest, ExtractResult>;
+  readonly #opts: Required<Omit<PoolOptions, 'telemetry'>> & { telemetry: Telemetry };
+  /** Documents wait here, not in piscina, so a deadline only starts when a thread is free for it. */
+  readonly #waiting: Array<() => void> = [];
+  #running = 0;
+  #completed = 0;
+  #warm = false;
+  #closed = false;
+  readonly ready: Promise<void>;
+
+  constructor(opts: PoolOptions) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`pool threads must be an integer >= 1, got ${opts.threads}`);
+    this.#opts = {
+      deadlineGraceMs: DEFAULT_GRACE_MS,
+      warmUp: true,
+      workerFile: DEFAULT_WORKER,
+      ...opts,
+      telemetry: opts.telemetry ?? noTelemetry,
+    };
+    const workerData: ExtractWorkerData = { recycleAfterPages: opts.recycleAfterPages, maxWorkerMemoryMb: opts.maxWorkerMemoryMb };
+    this.#pool = new Piscina({
+      filename: this.#opts.workerFile,
+      minThreads: opts.threads,
+      maxThreads: opts.threads,
+      idleTimeout: 2 ** 31 - 1,
+      concurrentTasksPerWorker: 1,
+      // A runaway JS heap (pdf.js on a hostile file) kills its thread alone.
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(128, opts.maxWorkerMemoryMb) },
+      workerData,
+      recordTiming: true,
+    });
+    // Threads die by design (deadline, crash); piscina replaces them. Keep the emitter from throwing.
+    this.#pool.on('error', () => {});
+    this.ready = this.#opts.warmUp ? this.#warmUp() : Promise.resolve().then(() => void (this.#warm = true));
+    this.ready.catch(() => {});
+  }
+
+  async extract(req: ExtractRequest, signal?: AbortSignal): Promise<ExtractResult> {
+    if (this.#closed) throw new Error('extract pool is closed');
+    const queuedAt = performance.now();
+    await this.#slot(signal);
+    const startedAt = performance.now();
+    const budgetMs = req.limits.docTimeoutMs + this.#opts.deadlineGraceMs;
+    const deadline = AbortSignal.timeout(budgetMs);
+    try {
+      return await this.#pool.run(req, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason ?? err;
+      if (deadline.aborted) {
+        return failed(req, `document deadline of ${req.limits.docTimeoutMs} ms exceeded; its extract thread was stopped`);
+      }
+      return failed(req, `extract thread crashed: ${(err as Error)?.message ?? String(err)}`);
+    } finally {
+      this.#completed++;
+      this.#opts.telemetry.poolTask((startedAt - queuedAt) / 1000, (performance.now() - startedAt) / 1000);
+      this.#release();
+    }
+  }
+
+  stats(): ExtractorStats {
+    return {
+      threads: this.#pool.threads.length,
+      queueSize: this.#waiting.length + this.#pool.queueSize,
+      utilization: this.#pool.utilization,
+      completed: this.#completed,
+      warm: this.#warm,
+    };
+  }
+
+  /** Run-time distribution from piscina, ms (for the bench). */
+  histogram(): { runP50: number; runP99: number; waitP50: number } {
+    const h = this.#pool.histogram;
+    return { runP50: h.runTime.p50, runP99: h.runTime.p99, waitP50: h.waitTime.p50 };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.ready.catch(() => {});
+    await this.#pool.destroy();
+  }
+
+  async #slot(signal?: AbortSignal): Promise<void> {
+    if (this.#running < this.#opts.threads) {
+      this.#running++;
+      return;
+    }
+    signal?.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const go = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.#waiting.indexOf(go);
+        if (i >= 0) this.#waiting.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(go);
+    });
+    // The releasing task handed its slot over: #running stays the same.
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#running--;
+  }
+
+  /** Runs a warm-up on every thread: each loads its language data once, before the first document. */
+  async #warmUp(): Promise<void> {
+    const seen = new Set<number>();
+    for (let round = 0; round < WARM_UP_ROUNDS && seen.size < this.#opts.threads; round++) {
+      const results = await Promise.all(
+        Array.from({ length: this.#opts.threads }, () =>
+          this.#pool.run({ ocrLangs: this.#opts.ocrLangs } as never, { name: 'warmUp' }) as unknown as Promise<{ threadId: number }>,
+        ),
+      );
+      for (const r of results) seen.add(r.threadId);
+    }
+    this.#warm = true;
+  }
+}
+
+function failed(req: ExtractRequest, error: string): ExtractResult {
+  const ext = extensionOf(req.name);
+  return {
+    contentType: req.contentType ?? (ext === 'pdf' ? contentTypeOf('pdf', req.name) : 'application/octet-stream'),
+    text: '',
+    truncated: false,
+    pages: 0,
+    ocrPages: 0,
+    status: 'failed',
+    error,
+  };
+}
+
+/** The pool the service runs with, sized and bounded by the configuration. */
+export function createExtractor(config: Config, telemetry: Telemetry): PoolExtractor {
+  return new PoolExtractor({
+    threads: config.pool.size,
+    ocrLangs: config.pool.ocrLangs,
+    recycleAfterPages: config.pool.recycleAfterPages,
+    maxWorkerMemoryMb: config.pool.maxWorkerMemoryMb,
+    telemetry,
+  });
+}

@@ -1,0 +1,72 @@
+// The piscina entry: one document in, one ExtractResult out. Never throws for a bad file: the result
+// says what happened. Each pool thread owns one OCR engine, kept warm between documents.
+import { workerData } from 'node:worker_threads';
+import sharp from 'sharp';
+import type { ExtractRequest, ExtractResult } from '../types.ts';
+import { contentTypeOf, detectKind } from '../extract/detect.ts';
+import { extractDocument } from '../extract/documents.ts';
+import { extractImage } from '../extract/image.ts';
+import { ocrEngineFor, prepareForOcr } from '../extract/ocr.ts';
+import type { OcrEngine, OcrImage, OcrSource } from '../extract/ocr.ts';
+import { extractPdf } from '../extract/pdf.ts';
+import type { OcrRunner } from '../extract/pdf.ts';
+import { Deadline, truncate } from '../extract/result.ts';
+
+/** Set by the pool through piscina's workerData. */
+export type ExtractWorkerData = { recycleAfterPages: number; maxWorkerMemoryMb: number };
+
+// Pool threads are the parallelism: libvips needs no thread pool of its own nor an operation cache
+// (each image is decoded once); both cost memory that the 500 MB budget cannot spare.
+sharp.cache(false);
+sharp.concurrency(1);
+
+const settings: ExtractWorkerData = { recycleAfterPages: 200, maxWorkerMemoryMb: 300, ...(workerData as Partial<ExtractWorkerData> | undefined) };
+
+function engine(langs: string): OcrEngine {
+  return ocrEngineFor({ langs, recycleAfterPages: settings.recycleAfterPages, maxHeapMb: settings.maxWorkerMemoryMb });
+}
+
+function ocrRunner(langs: string, maxPixels: number): OcrRunner {
+  return {
+    prepare: (src: OcrSource) => prepareForOcr(src, maxPixels),
+    read: (img: OcrImage, timeoutMs: number) => engine(langs).recognize(img, timeoutMs),
+  };
+}
+
+export default async function extract(req: ExtractRequest): Promise<ExtractResult> {
+  const deadline = new Deadline(req.limits.docTimeoutMs);
+  let contentType = req.contentType ?? 'application/octet-stream';
+  try {
+    const kind = await detectKind(req.path, req.name, req.contentType);
+    contentType = contentTypeOf(kind, req.name);
+    const common = { limits: req.limits, deadline, ocr: ocrRunner(req.ocrLangs, req.limits.maxPixels), wantThumbnail: req.wantThumbnail };
+    if (kind === 'pdf') {
+      const r = await extractPdf(req.path, common);
+      return { contentType, text: r.text, truncated: r.truncated, pages: r.pages, ocrPages: r.ocrPages, status: r.status, error: r.error, thumbnail: r.thumbnail };
+    }
+    if (kind === 'image') {
+      const r = await extractImage(req.path, common);
+      if (r.format) contentType = contentTypeOf('image', req.name, r.format);
+      return { contentType, text: r.text, truncated: r.truncated, pages: r.pages, ocrPages: r.ocrPages, status: r.status, error: r.error, thumbnail: r.thumbnail };
+    }
+    if (kind === 'unknown') {
+      return { contentType, text: '', truncated: false, pages: 0, ocrPages: 0, status: 'unsupported', error: `unsupported file type (${req.name}${req.contentType ? `, ${req.contentType}` : ''})` };
+    }
+    const r = await extractDocument(req.path, kind, req.limits);
+    const cut = truncate(r.text, req.limits.maxChars);
+    const truncated = Boolean(r.truncated) || cut.truncated;
+    // Cut text is a partial document, as for PDFs and images.
+    const status = truncated && r.status === 'ok' ? 'partial' : r.status;
+    const error = r.error ?? (truncated ? `text cut at the limit of ${req.limits.maxChars} characters` : undefined);
+    return { contentType, text: cut.text, truncated, pages: r.pages, ocrPages: 0, status, error };
+  } catch (err) {
+    return { contentType, text: '', truncated: false, pages: 0, ocrPages: 0, status: 'failed', error: `extraction failed: ${(err as Error)?.message ?? String(err)}` };
+  }
+}
+
+/** Starts this thread's OCR engine (language data loaded once per thread) so the first page is warm. */
+export async function warmUp(task: { ocrLangs: string }): Promise<{ warm: boolean; threadId: number }> {
+  await engine(task.ocrLangs).warm();
+  const { threadId } = await import('node:worker_threads');
+  return { warm: true, threadId };
+}

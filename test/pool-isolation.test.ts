@@ -1,0 +1,66 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PoolExtractor } from '../src/extract/pool.ts';
+import type { ExtractLimits, ExtractRequest } from '../src/types.ts';
+
+const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
+const scan = path.join(corpus, 'ocr', 'phototest.tif');
+const skip = existsSync(scan) ? false : 'shared corpus absent (../shared/corpus/ocr)';
+const workerFile = fileURLToPath(new URL('./helpers/misbehaving-worker.ts', import.meta.url));
+
+const limits: ExtractLimits = { maxOcrPages: 5, maxChars: 100_000, docTimeoutMs: 30_000, pageTimeoutMs: 30_000, maxPixels: 100_000_000 };
+/** A real file under a name that tells the test worker how to behave. */
+const doc = (name: string, l: Partial<ExtractLimits> = {}): ExtractRequest => ({ path: scan, name, size: 0, limits: { ...limits, ...l }, ocrLangs: 'eng', wantThumbnail: false });
+
+describe('extract pool isolation', { skip }, () => {
+  const pool = new PoolExtractor({ threads: 2, ocrLangs: 'eng', recycleAfterPages: 100, maxWorkerMemoryMb: 128, deadlineGraceMs: 200, workerFile });
+  after(() => pool.close());
+
+  test('warm-up starts an OCR engine on every thread', async () => {
+    assert.equal(pool.stats().warm, false);
+    await pool.ready;
+    const s = pool.stats();
+    assert.equal(s.warm, true);
+    assert.equal(s.threads, 2);
+  });
+
+  test('a hung document costs its thread only: the others finish and the thread is replaced', async () => {
+    const hung = pool.extract(doc('hang-1.tif', { docTimeoutMs: 1_500 }));
+    const others = [pool.extract(doc('a.tif')), pool.extract(doc('b.tif')), pool.extract(doc('c.tif'))];
+    const results = await Promise.all(others);
+    for (const r of results) {
+      assert.equal(r.status, 'ok', r.error);
+      assert.match(r.text, /quick brown dog/);
+    }
+    const h = await hung;
+    assert.equal(h.status, 'failed');
+    assert.match(h.error ?? '', /deadline of 1500 ms exceeded; its extract thread was stopped/);
+    const after = await pool.extract(doc('d.tif'));
+    assert.equal(after.status, 'ok', after.error);
+    assert.equal(pool.stats().threads, 2);
+  });
+
+  test('a thread that exits or runs out of heap fails only its document', async () => {
+    const [exited, fine, oom] = await Promise.all([pool.extract(doc('exit-1.tif')), pool.extract(doc('e.tif')), pool.extract(doc('oom-1.tif'))]);
+    assert.equal(exited.status, 'failed');
+    assert.match(exited.error ?? '', /extract thread crashed/);
+    assert.equal(oom.status, 'failed');
+    assert.match(oom.error ?? '', /extract thread crashed/);
+    assert.equal(fine.status, 'ok', fine.error);
+    const again = await pool.extract(doc('f.tif'));
+    assert.equal(again.status, 'ok', again.error);
+    assert.ok(pool.stats().completed >= 8);
+  });
+
+  test('a caller abort rejects the waiting or running task instead of returning a status', async () => {
+    const ac = new AbortController();
+    const p = pool.extract(doc('hang-2.tif', { docTimeoutMs: 60_000 }), ac.signal);
+    setTimeout(() => ac.abort(new Error('shutting down')), 200);
+    await assert.rejects(p, /shutting down/);
+    const r = await pool.extract(doc('g.tif'));
+    assert.equal(r.status, 'ok', r.error);
+  });
+});
