@@ -8,7 +8,8 @@
 //
 // Each arrow into a [queue] is `await channel.push()`: a full queue stops the stage before it, and
 // the receive pollers wait for room before they poll, so memory stays bounded.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Channel } from './channel.ts';
 import { RetryableError, errorMessage } from './errors.ts';
@@ -67,7 +68,9 @@ export class Pipeline {
   async start(): Promise<void> {
     if (this.#done) throw new Error('pipeline already started');
     const { deps, opts, queues } = this;
-    this.#tmpDir = await mkdtemp(join(opts.tmpDir, 'filesearch-'));
+    await sweepStaleTempDirs(opts.tmpDir, this.deps.logger);
+    this.#tmpDir = await mkdtemp(join(opts.tmpDir, `${TMP_PREFIX}${process.pid}-`));
+    ownTempDirs.add(this.#tmpDir);
     const settle = new Settler(deps.source, queues.delete, deps.telemetry, deps.logger, opts);
     this.#settler = settle;
     const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: this.#tmpDir }, settle, health: this.#health };
@@ -157,5 +160,49 @@ export class Pipeline {
   /** Frees the private temp dir. Call after stop() and after closing the source/extractor/index. */
   async cleanup(): Promise<void> {
     if (this.#tmpDir) await rm(this.#tmpDir, { recursive: true, force: true });
+    if (this.#tmpDir) ownTempDirs.delete(this.#tmpDir);
+  }
+
+  /** For an exit that cannot wait (a second signal): remove the temp dir synchronously. */
+  cleanupSync(): void {
+    if (this.#tmpDir) rmSync(this.#tmpDir, { recursive: true, force: true });
+  }
+}
+
+const TMP_PREFIX = 'filesearch-';
+/** Temp dirs of pipelines in this process (tests and benches run several side by side). */
+const ownTempDirs = new Set<string>();
+
+/**
+ * A worker killed with SIGKILL (or by the OOM killer) leaves its private temp dir behind. Each dir is
+ * named filesearch-<pid>-<random>; at start-up, remove those whose process is gone — or whose pid is
+ * our own, which in a restarted container means an earlier incarnation.
+ */
+async function sweepStaleTempDirs(parent: string, logger: PipelineDeps['logger']): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^filesearch-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (ownTempDirs.has(join(parent, name))) continue;
+    if (pid !== process.pid && processAlive(pid)) continue;
+    await rm(join(parent, name), { recursive: true, force: true }).then(
+      () => logger.info({ dir: name }, 'removed temp dir left by a stopped worker'),
+      () => {},
+    );
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

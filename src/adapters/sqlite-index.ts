@@ -1,7 +1,7 @@
 // The embedded index: node:sqlite with an FTS5 table using the trigram tokenizer, which matches any
 // substring of 3+ characters — Japanese has no spaces between words. Shorter query terms (two-kanji
 // words are common) fall back to a LIKE scan. Upserts never let an older S3 event (by sequencer)
-// overwrite a newer one.
+// overwrite a newer one, nor bring back a document that a newer event removed.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS documents (
   thumbnail TEXT,
   indexed_at TEXT NOT NULL
 );
+-- Remembers the sequencer of each removal, so an older upload event that arrives after the delete
+-- cannot bring the document back.
+CREATE TABLE IF NOT EXISTS deletions (
+  id TEXT PRIMARY KEY,
+  sequencer TEXT NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(name, source, text, content='documents', content_rowid='rowid', tokenize='trigram');
 CREATE TRIGGER IF NOT EXISTS documents_ai AFTER INSERT ON documents BEGIN
   INSERT INTO documents_fts(rowid, name, source, text) VALUES (new.rowid, new.name, new.source, new.text);
@@ -53,6 +59,9 @@ export class SqliteIndex implements QueryableIndex {
   #upsert!: StatementSync;
   #remove!: StatementSync;
   #get!: StatementSync;
+  #tombstone!: StatementSync;
+  #bury!: StatementSync;
+  #unbury!: StatementSync;
 
   constructor(path: string) {
     this.path = path;
@@ -81,6 +90,10 @@ export class SqliteIndex implements QueryableIndex {
       WHERE seq_newer(excluded.sequencer, documents.sequencer)`);
     this.#remove = db.prepare('DELETE FROM documents WHERE id = :id AND seq_newer(:sequencer, sequencer)');
     this.#get = db.prepare('SELECT * FROM documents WHERE id = ?');
+    this.#tombstone = db.prepare('SELECT sequencer FROM deletions WHERE id = ?');
+    this.#bury = db.prepare(`INSERT INTO deletions (id, sequencer) VALUES (:id, :sequencer)
+      ON CONFLICT(id) DO UPDATE SET sequencer = excluded.sequencer WHERE seq_newer(excluded.sequencer, deletions.sequencer)`);
+    this.#unbury = db.prepare('DELETE FROM deletions WHERE id = ?');
     this.#db = db;
   }
 
@@ -98,15 +111,22 @@ export class SqliteIndex implements QueryableIndex {
         try {
           if (op.kind === 'upsert') {
             const d = op.doc;
+            const removed = this.#tombstone.get(d.id) as { sequencer: string } | undefined;
+            if (removed && d.sequencer && compareSequencers(d.sequencer, removed.sequencer) <= 0) {
+              results.push({ ok: true, stale: true });
+              continue;
+            }
             const r = this.#upsert.run({
               id: d.id, source: d.source, bucket: d.bucket, key: d.key, name: d.name, contentType: d.contentType, size: d.size,
               etag: d.etag ?? null, versionId: d.versionId ?? null, sequencer: d.sequencer ?? null, lastModified: d.lastModified ?? null,
               status: d.status, error: d.error ?? null, text: d.text, truncated: d.truncated ? 1 : 0, pages: d.pages, ocrPages: d.ocrPages,
               thumbnail: d.thumbnail ?? null, indexedAt: d.indexedAt,
             });
+            if (r.changes > 0 && removed) this.#unbury.run(d.id);
             results.push(r.changes > 0 ? { ok: true } : { ok: true, stale: true });
           } else {
             this.#remove.run({ id: op.id, sequencer: op.sequencer ?? null });
+            if (op.sequencer) this.#bury.run({ id: op.id, sequencer: op.sequencer });
             results.push({ ok: true });
           }
         } catch (err) {
@@ -154,7 +174,7 @@ export class SqliteIndex implements QueryableIndex {
     if (long.length > 0) {
       params.match = long.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
       sql = `SELECT d.id, d.source, d.name, d.status, bm25(documents_fts) AS score,
-               snippet(documents_fts, 2, '[', ']', '…', 16) AS snippet, d.text AS text
+               snippet(documents_fts, 2, '[', ']', '…', 64) AS snippet, d.text AS text
              FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid
              WHERE documents_fts MATCH :match ${where.length ? `AND ${where.join(' AND ')}` : ''}
              ORDER BY score LIMIT :limit`;

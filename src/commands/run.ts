@@ -47,6 +47,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
       signals++;
       if (signals > 1) {
         logger.warn({ signal: sig }, 'second signal: exiting now');
+        pipeline.cleanupSync();
         process.exit(130);
       }
       logger.info({ signal: sig, deadlineMs: config.shutdownTimeoutMs }, 'stopping: no new messages; draining');
