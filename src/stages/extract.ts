@@ -3,7 +3,8 @@
 import { RetryableError, errorMessage } from '../errors.ts';
 import type { Channel } from '../channel.ts';
 import type { ByteBudget } from '../stage.ts';
-import type { ExtractResult } from '../types.ts';
+import type { DocStatus, ExtractResult } from '../types.ts';
+import type { StageOutcome } from '../telemetry.ts';
 import { nameOf } from '../ids.ts';
 import type { Task } from '../work.ts';
 import { extractedDocument, metadataDocument } from './document.ts';
@@ -47,10 +48,13 @@ export function extractHandler(ctx: StageContext, budget: ByteBudget, toIndex: C
     task.op = { kind: 'upsert', doc: task.doc };
     if (result.ocrPages) ctx.telemetry.pagesOcrd(result.ocrPages);
     release(task, budget);
-    ctx.telemetry.stageItem('extract', result.status === 'ok' ? 'ok' : 'failed', seconds(t0));
+    ctx.telemetry.stageItem('extract', EXTRACT_OUTCOME[result.status], seconds(t0));
     await toIndex.push(task);
   };
 }
+
+/** How a document status counts in filesearch_stage_items_total{stage="extract"}. */
+const EXTRACT_OUTCOME: Record<DocStatus, StageOutcome> = { ok: 'ok', partial: 'ok', failed: 'failed', unsupported: 'skipped', too_large: 'skipped' };
 
 function release(task: Task, budget: ByteBudget): void {
   const file = task.file;
