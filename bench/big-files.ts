@@ -2,7 +2,7 @@
 // layer and a large embedded photo each, the way brochures and catalogues are built) and an image of
 // N megapixels with lines of text on it. Generated into the bench's temp dir on every run.
 import { createWriteStream } from 'node:fs';
-import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 
 const WORDS = 'quarterly report invoice contract meeting minutes budget forecast customer shipment warehouse inventory approval schedule'.split(' ');
@@ -82,4 +82,3 @@ export async function writeTruncatedCopy(from: string, to: string, fraction = 0.
   await writeFile(to, bytes.subarray(0, Math.floor(bytes.length * fraction)));
 }
 
-export { copyFile };

@@ -61,6 +61,8 @@ export function runChild<R>(entry: string, arg: unknown, env: Record<string, str
 /** The child's side: wait for the argument, run `main` with it, send its result, exit. */
 export function childMain<A, R>(main: (arg: A) => Promise<R>): void {
   const reply = (m: ChildMessage<R>, code: number) => process.send?.(m, () => process.exit(code));
+  // The bench went away (Ctrl-C, a crash): do not linger.
+  process.on('disconnect', () => process.exit(1));
   process.once('message', (m: { type: 'task'; arg: A }) => {
     main(m.arg).then(
       (result) => reply({ type: 'result', result }, 0),

@@ -1,7 +1,7 @@
 // The documents the bench extracts: a realistic mix of what a company's file share holds, drawn from
 // ../shared/corpus (real files nobody on this project wrote) and the project's examples/.
 // The quick mix uses examples/ only, so the smoke run needs nothing outside the repository.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
@@ -70,12 +70,26 @@ export function fullMix(): MixFile[] {
   ];
   // Plus the project's own examples (Japanese PDF, RTF and notes) not already in the list.
   const names = new Set(mix.map((f) => f.path.split('/').pop()));
-  return [...mix, ...examples().filter((f) => !names.has(f.path.split('/').pop()))];
+  // Uploads arrive in no particular order: shuffle, the same way every run.
+  return shuffled([...mix, ...examples().filter((f) => !names.has(f.path.split('/').pop()))]);
 }
 
-/** The smoke run's mix: everything in examples/ plus a broken file the bench makes. */
+function shuffled<T>(items: T[]): T[] {
+  let x = 42;
+  const next = () => (x = (x * 48271) % 2147483647);
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = next() % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** The smoke run's mix: one example of each kind (the smallest) plus a broken file the bench makes. */
 export function quickMix(brokenPdf: string): MixFile[] {
-  return [...examples(), { kind: 'broken', path: brokenPdf }];
+  const bySize = examples().sort((a, b) => statSync(a.path).size - statSync(b.path).size);
+  const one = (['text PDF', 'scan', 'office'] as const).flatMap((kind) => bySize.filter((f) => f.kind === kind).slice(0, 1));
+  return [...one, { kind: 'broken', path: brokenPdf }];
 }
 
 /** One file per type for the per-stage extract figures. */

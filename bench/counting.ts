@@ -76,3 +76,39 @@ export class NoopExtractor implements Extractor {
   }
   async close(): Promise<void> {}
 }
+
+/** Wraps an extractor to sample how many of the pool's threads have a document, for "pool busy". */
+export class BusyGauge implements Extractor {
+  readonly #inner: Extractor;
+  readonly #threads: number;
+  #active = 0;
+  #busySum = 0;
+  #samples = 0;
+  constructor(inner: Extractor, threads: number) {
+    this.#inner = inner;
+    this.#threads = Math.max(1, threads);
+  }
+  async extract(req: ExtractRequest, signal?: AbortSignal): Promise<ExtractResult> {
+    this.#active++;
+    try {
+      return await this.#inner.extract(req, signal);
+    } finally {
+      this.#active--;
+    }
+  }
+  /** Called on a timer while measuring. */
+  sample(): void {
+    this.#busySum += Math.min(this.#active, this.#threads);
+    this.#samples++;
+  }
+  /** Mean share of the threads that had a document, over the samples. */
+  busyShare(): number {
+    return this.#samples ? this.#busySum / (this.#samples * this.#threads) : 0;
+  }
+  stats(): ExtractorStats {
+    return this.#inner.stats();
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}

@@ -52,19 +52,20 @@ export const QUICK: BenchOptions = {
   quick: true,
   rttMs: 20,
   controlPlane: { seedMessages: 60, pipelineMessages: 200, seedMessagesRtt: 30, pipelineMessagesRtt: 200, repeats: 1 },
-  scaleOut: { processes: [1, 2], messages: 200 },
+  scaleOut: { processes: [1, 2], messages: 100 },
   stages: {
     receiveMessages: 100,
     downloads: [
       { label: '10 KB', bytes: 10 * 1024, count: 20 },
       { label: '1 MB', bytes: MB, count: 5 },
     ],
-    extractCopies: 2,
+    extractCopies: 1,
     indexDocs: 200,
     indexTextChars: 2000,
   },
-  fullWork: { mix: 'quick', poolSizes: [1, 2] },
-  memory: { bigPdfMb: 4, bigPdfs: 1, imageMegapixels: 4 },
+  // POOL_SIZE = cores reuses the pipeline run: the section is exercised without another worker.
+  fullWork: { mix: 'quick', poolSizes: [2] },
+  memory: { bigPdfMb: 3, bigPdfs: 1, imageMegapixels: 0.5 },
   ocrAccuracy: { enabled: false },
   sampleMs: 50,
 };

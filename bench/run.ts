@@ -70,6 +70,8 @@ async function main(): Promise<number> {
     });
     await run('full-work', async () => {
       Object.assign(results, await runFullWork(ctx));
+      const failed = results.poolScaling?.runs.filter((x) => x.error) ?? [];
+      if (failed.length) results.errors['pool-scaling'] = failed.map((x) => `POOL_SIZE ${x.poolSize}: ${x.error}`).join('; ');
     });
     await run('memory', async () => {
       results.memory = await runMemory(ctx);

@@ -14,7 +14,8 @@ import { OpenSearchIndex } from '../src/adapters/opensearch-index.ts';
 import { documentId } from '../src/ids.ts';
 import type { Extractor, IndexDocument, IndexOp, Lease, ObjectRef, SearchIndex } from '../src/types.ts';
 import { childMain } from './child.ts';
-import { mapLimit } from './emulator.ts';
+import { mapLimit } from './map-limit.ts';
+import { waitWarm } from './warm.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -106,10 +107,7 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
       const { createExtractor } = await import('../src/extract/pool.ts');
       const extractor: Extractor = createExtractor(config, (await import('../src/telemetry.ts')).noTelemetry);
       const t0 = performance.now();
-      while (!extractor.stats().warm) {
-        if (performance.now() - t0 > 180_000) throw new Error('extract pool not warm after 180 s');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitWarm(extractor, 180_000);
       const warmMs = Math.round(performance.now() - t0);
       const out: StageProbeResult = {};
       for (const g of task.groups) {
@@ -142,10 +140,7 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
       const { createExtractor } = await import('../src/extract/pool.ts');
       const extractor: Extractor = createExtractor(config, (await import('../src/telemetry.ts')).noTelemetry);
       const t0 = performance.now();
-      while (!extractor.stats().warm) {
-        if (performance.now() - t0 > 180_000) throw new Error('extract pool not warm after 180 s');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitWarm(extractor, 180_000);
       const out: OcrProbeResult = [];
       for (const f of task.files) {
         const s0 = performance.now();

@@ -15,13 +15,16 @@ import { SqsJobSource } from '../src/adapters/sqs-source.ts';
 import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
 import { PrometheusTelemetry } from '../src/metrics.ts';
 import type { Extractor } from '../src/types.ts';
-import { CountingIndex, NoopExtractor, countingTelemetry, newCounts } from './counting.ts';
+import { BusyGauge, CountingIndex, NoopExtractor, countingTelemetry, newCounts } from './counting.ts';
 import { runSeedLoop } from './seed-loop.ts';
 import { runSequentialWorker } from './sequential-worker.ts';
 import type { FromWorker, ToWorker, WorkerResult, WorkerSpec } from './worker-protocol.ts';
+import { waitWarm } from './warm.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as WorkerSpec;
 const send = (m: FromWorker) => process.send?.(m);
+// The bench went away (Ctrl-C, a crash): do not linger.
+process.on('disconnect', () => process.exit(1));
 
 main().catch((err) => {
   send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
@@ -43,8 +46,9 @@ async function main(): Promise<void> {
   const thumbnails = await openThumbnails(config, undefined);
 
   const warm0 = performance.now();
-  const extractor: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../src/extract/pool.ts')).createExtractor(config, telemetry);
-  await waitWarm(extractor, 180_000);
+  const pool: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../src/extract/pool.ts')).createExtractor(config, telemetry);
+  await waitWarm(pool, 180_000);
+  const extractor = new BusyGauge(pool, config.pool.size);
   const warmMs = performance.now() - warm0;
 
   const source = new SqsJobSource({
@@ -61,8 +65,10 @@ async function main(): Promise<void> {
   const opts = pipelineOptions(config, { wantThumbnails: thumbnails !== undefined, ...spec.overrides });
 
   let peakRss = process.memoryUsage.rss();
+  let measuring = false;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    if (measuring) extractor.sample();
   }, spec.sampleMs);
 
   const rssAtReadyMb = process.memoryUsage.rss() / 2 ** 20;
@@ -76,6 +82,7 @@ async function main(): Promise<void> {
 
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  measuring = true;
   let incomplete = false;
   const deadline = setTimeout(() => {
     incomplete = true;
@@ -129,6 +136,7 @@ async function main(): Promise<void> {
     peakRssKernelMb: await kernelPeakRssMb(),
     warmMs,
     rssAtReadyMb,
+    poolBusy: extractor.busyShare(),
     incomplete,
   };
   send({ type: 'result', result });
@@ -146,14 +154,6 @@ async function main(): Promise<void> {
   ]);
   logger.flush?.();
   process.exit(0);
-}
-
-async function waitWarm(extractor: Extractor, timeoutMs: number): Promise<void> {
-  const t0 = performance.now();
-  while (!extractor.stats().warm) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`extract pool not warm after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** VmHWM from /proc/self/status (Linux); falls back to the current RSS elsewhere. */

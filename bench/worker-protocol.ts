@@ -36,6 +36,8 @@ export type WorkerResult = {
   peakRssKernelMb: number;
   /** RSS once warm, before the first message: the pool's threads with their language data loaded, MB. */
   rssAtReadyMb: number;
+  /** Mean share of the pool's threads that had a document while measuring. */
+  poolBusy: number;
   /** Pool start-up (language data loaded in every thread) before 'go', ms. */
   warmMs: number;
   incomplete: boolean;

@@ -320,7 +320,7 @@ test('bodies that are not JSON, nested 100 000 deep or huge go to the DLQ unchan
 test('a hung page and an out-of-memory thread fail only their own documents; the pool replaces the threads and the rest finish', async () => {
   const fx2 = await startSqsS3Fixture({ maxReceiveCount: 3, visibilityTimeout: 30 });
   const dir = await mkdtemp(join(tmpdir(), 'fsw-isolation-'));
-  const config = loadConfig({ ...fx2.env, QUEUE_WAIT_SECONDS: '1', TMPDIR: dir, POOL_SIZE: '2', DOC_TIMEOUT_MS: '2000' });
+  const config = loadConfig({ ...fx2.env, QUEUE_WAIT_SECONDS: '1', TMPDIR: dir, POOL_SIZE: '2', DOC_TIMEOUT_MS: '8000' });
   const extractor = new PoolExtractor({
     threads: 2, ocrLangs: 'eng', recycleAfterPages: 200, maxWorkerMemoryMb: 128, deadlineGraceMs: 500, warmUp: false,
     workerFile: fileURLToPath(new URL('./helpers/misbehaving-extract-worker.ts', import.meta.url)),

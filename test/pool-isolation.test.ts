@@ -19,7 +19,7 @@ describe('extract pool isolation', { skip }, () => {
   const pool = new PoolExtractor({ threads: 2, ocrLangs: 'eng', recycleAfterPages: 100, maxWorkerMemoryMb: 128, deadlineGraceMs: 200, workerFile });
   after(() => pool.close());
 
-  test('warm-up starts an OCR engine on every thread', async () => {
+  test('warm-up starts every thread and loads its modules (the OCR engine starts on the first OCR page)', async () => {
     assert.equal(pool.stats().warm, false);
     await pool.ready;
     const s = pool.stats();

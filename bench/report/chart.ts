@@ -43,7 +43,7 @@ export function renderChart(r: BenchResults): string {
   const fw = r.fullPipeline;
   if (fw) {
     const bars: Bar[] = [{ label: 'sequential worker (1 pool thread)', value: fw.sequentialDocsPerMin, text: `${fmt(fw.sequentialDocsPerMin, 1)} docs/min`, color: GREY }];
-    for (const p of r.poolScaling?.runs ?? []) bars.push({ label: `pipeline, POOL_SIZE ${p.poolSize}`, value: p.docsPerMin, text: `${fmt(p.docsPerMin, 1)} docs/min`, color: BLUE });
+    for (const p of (r.poolScaling?.runs ?? []).filter((x) => !x.error)) bars.push({ label: `pipeline, POOL_SIZE ${p.poolSize}`, value: p.docsPerMin, text: `${fmt(p.docsPerMin, 1)} docs/min`, color: BLUE });
     if (!r.poolScaling?.runs.length) bars.push({ label: 'pipeline', value: fw.pipelineDocsPerMin, text: `${fmt(fw.pipelineDocsPerMin, 1)} docs/min`, color: BLUE });
     panels.push({ title: `Full work: documents per minute (${fw.mix.documents}-document mix)`, bars });
   }

@@ -45,7 +45,7 @@ export function blocks(r: BenchResults): Block[] {
         ['docs/min', fmt(s.docsPerMin, 1), fmt(p.docsPerMin, 1), times(fw.ratio), `≥ ${TARGETS.fullWorkRatio}× ${verdict(fw.ratio >= TARGETS.fullWorkRatio)}`],
         ['pages/min', fmt(s.pagesPerMin, 1), fmt(p.pagesPerMin, 1), times(p.pagesPerMin / s.pagesPerMin), ''],
         ['CPU use (CPU-s ÷ wall × cores)', pct(s.cpuUtilization), pct(p.cpuUtilization), '', `≥ ${pct(TARGETS.cpuUtilization)} ${verdict(p.cpuUtilization >= TARGETS.cpuUtilization)}`],
-        ['pool threads', String(s.poolSize), String(p.poolSize), '', ''],
+        ['pool threads (share busy with a document)', `${s.poolSize} (${pct(s.poolBusy)})`, `${p.poolSize} (${pct(p.poolBusy)})`, '', ''],
         ['wall, s', fmt(s.wallSeconds, 1), fmt(p.wallSeconds, 1), '', ''],
         ['documents / pages / OCR pages', `${s.docs} / ${s.pages} / ${s.ocrPages}`, `${p.docs} / ${p.pages} / ${p.ocrPages}`, '', ''],
         ['other processes on the machine', pct(s.otherLoad), pct(p.otherLoad), '', ''],
@@ -60,7 +60,10 @@ export function blocks(r: BenchResults): Block[] {
       title: '4. Memory — peak RSS of the pipeline process',
       head: ['peak RSS, MB', 'sampled / VmHWM', 'RSS warm, idle', 'limit / target', 'docs', 'wall, s'],
       rows: [[fmt(m.peakRssMb), `${fmt(m.peakRssSampledMb)} / ${fmt(m.peakRssKernelMb)}`, fmt(m.rssAtReadyMb), `< ${m.limitMb} / < ${TARGETS.peakRssMb} ${verdict(m.peakRssMb < TARGETS.peakRssMb)}`, `${m.run.docs} (${statusText(m.run.statuses)})`, fmt(m.run.wallSeconds, 1)]],
-      notes: [`backlog: ${m.backlog.join('; ')}`],
+      notes: [
+        `backlog: ${m.backlog.join('; ')}`,
+        ...m.byFile.map((f) => `alone on one thread: ${f.file}: peak ${fmt(f.peakRssMb)} MB (idle ${fmt(f.rssAtReadyMb)}), ${f.wallSeconds} s, ${f.status}`),
+      ],
     });
   }
   if (r.poolScaling?.runs.length) {
@@ -68,7 +71,9 @@ export function blocks(r: BenchResults): Block[] {
     out.push({
       title: '5. Pool scaling — full work, pipeline',
       head: ['POOL_SIZE', 'docs/min', 'pages/min', 'vs first', 'CPU use', 'peak RSS, MB', 'other processes'],
-      rows: r.poolScaling.runs.map((p) => [String(p.poolSize), fmt(p.docsPerMin, 1), fmt(p.pagesPerMin, 1), times(p.docsPerMin / base), pct(p.cpuUtilization), fmt(p.peakRssMb), pct(p.otherLoad)]),
+      rows: r.poolScaling.runs.map((p) =>
+        p.error ? [String(p.poolSize), `FAILED: ${p.error.slice(0, 80)}`, '', '', '', '', ''] : [String(p.poolSize), fmt(p.docsPerMin, 1), fmt(p.pagesPerMin, 1), times(p.docsPerMin / base), pct(p.cpuUtilization), fmt(p.peakRssMb), pct(p.otherLoad)],
+      ),
     });
   }
   const so = r.scaleOut;

@@ -3,7 +3,8 @@
 // Both run in worker processes against the emulator, on bare loopback and behind a proxy that adds
 // a round trip to every SQS call.
 import { startDelayProxy } from '../delay-proxy.ts';
-import { mapLimit, type StoredObject } from '../emulator.ts';
+import type { StoredObject } from '../emulator.ts';
+import { mapLimit } from '../map-limit.ts';
 import { otherLoad, perMin, round, workerEnv, type BenchContext } from '../context.ts';
 import { runWorkers } from '../workers.ts';
 import type { WorkerMode } from '../worker-protocol.ts';

@@ -3,7 +3,8 @@
 // one pool thread, like the seed's worker.py — and (b) the pipeline; then the pipeline again with
 // POOL_SIZE 1, 2, 4. Every run is its own worker process with its own queue and index.
 import { basename, join } from 'node:path';
-import { mapLimit, type StoredObject } from '../emulator.ts';
+import type { StoredObject } from '../emulator.ts';
+import { mapLimit } from '../map-limit.ts';
 import { otherLoad, perMin, round, workerEnv, type BenchContext } from '../context.ts';
 import { corpusAvailable, CORPUS, examplePdf, fullMix, quickMix, type MixFile } from '../corpus.ts';
 import { writeTruncatedCopy } from '../big-files.ts';
@@ -22,6 +23,8 @@ export type WorkRun = {
   pagesPerMin: number;
   /** Worker process CPU-seconds ÷ (wall × cores). */
   cpuUtilization: number;
+  /** Mean share of the pool's threads that had a document. */
+  poolBusy: number;
   peakRssMb: number;
   /** RSS once the pool was warm, before the first document. */
   rssAtReadyMb: number;
@@ -45,7 +48,7 @@ export type FullWorkResult = {
 };
 
 export type PoolScalingResult = {
-  runs: Array<{ poolSize: number; docsPerMin: number; pagesPerMin: number; cpuUtilization: number; peakRssMb: number; otherLoad: number | undefined }>;
+  runs: Array<{ poolSize: number; docsPerMin: number; pagesPerMin: number; cpuUtilization: number; peakRssMb: number; otherLoad: number | undefined; error?: string }>;
 };
 
 export async function uploadMix(ctx: BenchContext, files: MixFile[], prefix: string): Promise<StoredObject[]> {
@@ -69,6 +72,7 @@ export function toRun(label: string, d: Drained, poolSize: number, cores: number
     docsPerMin: round(perMin(c.docs, r.wallMs), 1),
     pagesPerMin: round(perMin(c.pages, r.wallMs), 1),
     cpuUtilization: round((r.cpuUserMs + r.cpuSystemMs) / (r.wallMs * cores), 3),
+    poolBusy: round(r.poolBusy, 2),
     peakRssMb: round(Math.max(r.peakRssSampledMb, r.peakRssKernelMb)),
     rssAtReadyMb: round(r.rssAtReadyMb),
     warmSeconds: round(r.warmMs / 1000, 1),
@@ -116,7 +120,15 @@ export async function runFullWork(ctx: BenchContext): Promise<{ fullPipeline: Fu
     let run = pipe;
     if (size !== ctx.cores) {
       ctx.progress(`pool scaling: POOL_SIZE ${size}`);
-      run = toRun(`pool ${size}`, await drainWith(ctx, objects, 'pipeline', { ...thumbs, POOL_SIZE: String(size) }), size, ctx.cores);
+      try {
+        run = toRun(`pool ${size}`, await drainWith(ctx, objects, 'pipeline', { ...thumbs, POOL_SIZE: String(size) }), size, ctx.cores);
+      } catch (err) {
+        // One failed size must not lose the others (or the full-work figures above).
+        const error = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+        ctx.progress(`pool scaling: POOL_SIZE ${size} FAILED: ${error}`);
+        scaling.runs.push({ poolSize: size, docsPerMin: 0, pagesPerMin: 0, cpuUtilization: 0, peakRssMb: 0, otherLoad: undefined, error });
+        continue;
+      }
     }
     scaling.runs.push({ poolSize: size, docsPerMin: run.docsPerMin, pagesPerMin: run.pagesPerMin, cpuUtilization: run.cpuUtilization, peakRssMb: run.peakRssMb, otherLoad: run.otherLoad });
   }

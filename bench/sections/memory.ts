@@ -16,6 +16,8 @@ export type MemoryResult = {
   limitMb: number;
   backlog: string[];
   run: WorkRun;
+  /** Each large file alone, one pool thread: which file the peak comes from. */
+  byFile: Array<{ file: string; peakRssMb: number; rssAtReadyMb: number; wallSeconds: number; status: string }>;
 };
 
 const MB = 1024 * 1024;
@@ -24,21 +26,26 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
   const m = ctx.opts.memory;
   ctx.progress(`memory: generating ${m.bigPdfs} × ${m.bigPdfMb} MB PDF and a ${m.imageMegapixels} MP image`);
   const big: MixFile[] = [];
+  const bigLabels: string[] = [];
   const backlog: string[] = [];
   for (let i = 0; i < m.bigPdfs; i++) {
     const path = join(ctx.tmpRoot, `catalogue-${i + 1}.pdf`);
     const pdf = await writeImageHeavyPdf(path, m.bigPdfMb * MB);
     big.push({ kind: 'text PDF', path });
+    bigLabels.push(`${(pdf.bytes / MB).toFixed(0)} MB PDF`);
     backlog.push(`${(pdf.bytes / MB).toFixed(1)} MB PDF, ${pdf.pages} pages each with a 2000×2000 JPEG and a text layer`);
   }
   const imgPath = join(ctx.tmpRoot, 'poster.png');
   const img = await writeLargeImage(imgPath, m.imageMegapixels);
   big.push({ kind: 'image', path: imgPath });
+  bigLabels.push(`${round((img.width * img.height) / 1e6)} MP image`);
   backlog.push(`${img.width}×${img.height} PNG (${round((img.width * img.height) / 1e6)} MP) with text`);
 
   // Ordinary documents around them: the scans and some text PDFs and office files.
   let others: MixFile[];
-  if (ctx.opts.quick || !corpusAvailable()) {
+  if (ctx.opts.quick) {
+    others = []; // the smoke run: the large files only
+  } else if (!corpusAvailable()) {
     const broken = join(ctx.tmpRoot, 'truncated-mem.pdf');
     await writeTruncatedCopy(examplePdf(), broken);
     others = quickMix(broken);
@@ -46,7 +53,7 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
     const mix = fullMix();
     others = [...mix.filter((f) => f.kind === 'scan').slice(0, 2), ...mix.filter((f) => f.kind === 'text PDF').slice(0, 5), ...mix.filter((f) => f.kind === 'office').slice(0, 5)];
   }
-  backlog.push(`${others.length} ordinary documents (scans, text PDFs, office files)`);
+  if (others.length) backlog.push(`${others.length} ordinary documents (scans, text PDFs, office files)`);
   // Big files first, so they are in flight together with the rest.
   const objects = await uploadMix(ctx, [...big, ...others], 'memory');
 
@@ -54,6 +61,20 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
   const d = await drainWith(ctx, objects, 'pipeline', { THUMBNAIL_URL: `s3://${ctx.emu.fixture.bucket}/thumbnails/`, POOL_SIZE: String(ctx.cores) });
   const { r } = d;
   const run = toRun('memory', d, ctx.cores, ctx.cores);
+
+  // Then each kind of large file alone, on one thread (one of the identical PDFs is enough).
+  const byFile: MemoryResult['byFile'] = [];
+  for (const i of ctx.opts.quick ? [] : [0, big.length - 1]) {
+    ctx.progress(`memory: ${bigLabels[i]} alone, POOL_SIZE 1`);
+    const one = await drainWith(ctx, [objects[i]!], 'pipeline', { POOL_SIZE: '1' });
+    byFile.push({
+      file: bigLabels[i]!,
+      peakRssMb: round(Math.max(one.r.peakRssSampledMb, one.r.peakRssKernelMb)),
+      rssAtReadyMb: round(one.r.rssAtReadyMb),
+      wallSeconds: round(one.r.wallMs / 1000, 1),
+      status: Object.keys(one.r.counts.statuses).join(', '),
+    });
+  }
   return {
     peakRssMb: round(Math.max(r.peakRssSampledMb, r.peakRssKernelMb)),
     peakRssSampledMb: round(r.peakRssSampledMb),
@@ -62,5 +83,6 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
     limitMb: 500,
     backlog,
     run,
+    byFile,
   };
 }

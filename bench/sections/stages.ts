@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { startOpenSearchDouble } from '../../test/helpers/opensearch-double.ts';
 import { runChild } from '../child.ts';
 import { round, workerEnv, type BenchContext } from '../context.ts';
-import { mapLimit } from '../emulator.ts';
+import { mapLimit } from '../map-limit.ts';
 import { extractSamples } from '../corpus.ts';
 import type { Measure, StageProbeResult, StageTask } from '../stage-probe.ts';
 
@@ -70,7 +70,7 @@ export async function runStages(ctx: BenchContext): Promise<StageFigure[]> {
   const groups = await Promise.all(
     samples.map(async (s) => {
       const size = (await stat(s.path)).size;
-      const copies = s.ocr ? ctx.cores : o.extractCopies;
+      const copies = s.ocr ? Math.min(ctx.cores, o.extractCopies) : o.extractCopies;
       return { label: s.label, files: Array.from({ length: copies }, () => ({ path: s.path, name: basename(s.path), size })) };
     }),
   );

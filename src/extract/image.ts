@@ -6,7 +6,7 @@ import type { Metadata } from 'sharp';
 import type { DocStatus, ExtractLimits } from '../types.ts';
 import { imageFormatOf } from './detect.ts';
 import type { ImageFormat } from './detect.ts';
-import type { OcrSource } from './ocr.ts';
+import type { OcrImage, OcrSource } from './ocr.ts';
 import type { OcrRunner } from './pdf.ts';
 import { Deadline, Problems, TextBudget } from './result.ts';
 import { thumbnailFromFile, thumbnailFromRaw } from './thumbnail.ts';
@@ -43,15 +43,25 @@ export async function extractImage(
 
   // Frames of an animated gif/webp are not pages: only a tiff's pages are all read.
   const pages = format === 'tiff' ? (meta.pages ?? 1) : 1;
-  const sources: OcrSource[] = Array.from({ length: pages }, (_, page) => ({ kind: 'file', path: file, page }));
-  const res = await ocrPages(sources, pages, opts);
-  if (opts.wantThumbnail) res.thumbnail = await thumbnailFromFile(file, limits.maxPixels).catch(() => undefined);
+  const res = await ocrPages(pages, (page) => opts.ocr.prepare({ kind: 'file', path: file, page }), opts);
+  if (opts.wantThumbnail) res.thumbnail = await gated(opts, () => thumbnailFromFile(file, limits.maxPixels)).catch(() => undefined);
   return { ...res, format };
 }
 
+/** Runs a step that holds a full-size decode under the process-wide raster gate. */
+async function gated<T>(opts: { deadline: Deadline; ocr: OcrRunner }, step: () => Promise<T>): Promise<T> {
+  const release = await opts.ocr.holdRaster?.(opts.deadline.remaining);
+  try {
+    return await step();
+  } finally {
+    release?.();
+  }
+}
+
+/** OCRs pages 0..pages-1; `load` decodes one to an OCR-ready image (under the raster gate), recognition runs outside it. */
 async function ocrPages(
-  sources: OcrSource[],
   pages: number,
+  load: (page: number) => Promise<OcrImage>,
   opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner },
 ): Promise<ImageResult> {
   const { limits, deadline } = opts;
@@ -59,9 +69,9 @@ async function ocrPages(
   const problems = new Problems();
   let read = 0;
   let failed = 0;
-  for (let i = 0; i < sources.length; i++) {
+  for (let i = 0; i < pages; i++) {
     if (read + failed >= limits.maxOcrPages) {
-      problems.add(`OCR limit of ${limits.maxOcrPages} pages reached: ${sources.length - i} pages not read`);
+      problems.add(`OCR limit of ${limits.maxOcrPages} pages reached: ${pages - i} pages not read`);
       break;
     }
     if (deadline.passed) {
@@ -69,7 +79,8 @@ async function ocrPages(
       break;
     }
     try {
-      const res = await opts.ocr.read(await opts.ocr.prepare(sources[i]!), Math.min(limits.pageTimeoutMs, deadline.remaining));
+      const img = await gated(opts, () => load(i));
+      const res = await opts.ocr.read(img, Math.min(limits.pageTimeoutMs, deadline.remaining));
       read++;
       if (!budget.add(res.text)) break;
     } catch (err) {
@@ -104,15 +115,28 @@ async function readHead(file: string, n: number): Promise<Uint8Array> {
 // ---- BMP ----
 
 async function extractBmp(file: string, opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner; wantThumbnail: boolean }): Promise<ImageResult> {
-  let raw: Extract<OcrSource, { kind: 'raw' }>;
+  // The decoded BMP (3 bytes a pixel) lives only under the raster gate: thumbnail and OCR image are made from it there.
+  let thumbnail: Uint8Array | undefined;
+  let img: OcrImage | undefined;
+  let prepareError: unknown;
   try {
-    raw = decodeBmp(await readFile(file), opts.limits.maxPixels);
+    await gated(opts, async () => {
+      const raw = decodeBmp(await readFile(file), opts.limits.maxPixels);
+      if (opts.wantThumbnail) thumbnail = await thumbnailFromRaw(raw).catch(() => undefined);
+      img = await opts.ocr.prepare(raw).catch((err: unknown) => {
+        prepareError = err;
+        return undefined;
+      });
+    });
   } catch (err) {
     if (err instanceof BmpTooLarge) return { ...empty(1), status: 'too_large', error: err.message };
     return { ...empty(1), status: 'failed', error: `BMP could not be read: ${(err as Error).message}` };
   }
-  const res = await ocrPages([raw], 1, opts);
-  if (opts.wantThumbnail) res.thumbnail = await thumbnailFromRaw(raw).catch(() => undefined);
+  const res = await ocrPages(1, async () => {
+    if (!img) throw prepareError;
+    return img;
+  }, opts);
+  res.thumbnail = thumbnail;
   return res;
 }
 

@@ -1,6 +1,7 @@
-// tesseract.js owned by one pool thread: a warm recogniser, recycled after N pages or when its WASM
-// heap grows past a bound (the heap never shrinks); a per-page deadline that terminates the tesseract
-// worker thread; pages turned 90/180/270 read upright (a doubtful page is tried turned).
+// tesseract.js owned by one pool thread: a recogniser started on the first page that needs OCR, kept
+// warm between pages, stopped after an idle spell (a text-only workload never pays its ~110 MB), and
+// recycled after N pages or when its WASM heap grows past a bound (the heap never shrinks); a per-page
+// deadline that terminates the tesseract worker thread; pages turned 90/180/270 read upright.
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +15,14 @@ const require = createRequire(import.meta.url);
 
 /** Resolution OCR reads at (measured on corpus/ocr: 200 dpi reads as well as 300 and is faster). */
 export const OCR_DPI = 200;
+/**
+ * OCR input is scaled down to at most this many pixels (an A3 page at 200 dpi): tesseract's WASM heap
+ * grows with the largest image it has read and never shrinks, so a 100-megapixel photo would keep
+ * several hundred MB per thread.
+ */
+export const MAX_OCR_PIXELS = 8_000_000;
+/** A recogniser unused this long is stopped; the next page starts a fresh one (~1 s). */
+export const OCR_IDLE_MS = 60_000;
 /** Below this mean confidence a page may be turned: try reading it turned. */
 const LOW_CONFIDENCE = 60;
 /** A turned trial this confident is taken without trying the other turns. */
@@ -35,6 +44,8 @@ export type OcrOptions = {
   /** Recycle the recogniser once its WASM heap (V8 external memory) is above this. */
   maxHeapMb: number;
   startTimeoutMs?: number;
+  /** Stop the recogniser after this long without a page (0: never). */
+  idleMs?: number;
 };
 
 export class OcrTimeoutError extends DeadlineError {}
@@ -121,15 +132,17 @@ export async function prepareForOcr(src: OcrSource, maxPixels: number): Promise<
   return { data, width: info.width, height: info.height, dpi };
 }
 
-/** Scale factor and the dpi to tell tesseract. */
+/** Scale factor and the dpi to tell tesseract; never more than MAX_OCR_PIXELS out. */
 export function ocrScale(width: number, height: number, density: number): { scale: number; dpi: number } {
+  const cap = Math.min(1, Math.sqrt(MAX_OCR_PIXELS / Math.max(1, width * height)));
   if (density >= 150) {
-    const scale = density > OCR_DPI ? OCR_DPI / density : 1;
+    const scale = Math.min(density > OCR_DPI ? OCR_DPI / density : 1, cap);
     return { scale, dpi: Math.round(density * scale) };
   }
   // Unknown density (photo, screenshot): enlarge small images up to 2x so glyphs are ~20+ px tall.
   const longSide = Math.max(width, height);
-  const scale = longSide < 1600 ? Math.min(2, 1600 / longSide) : 1;
+  const scale = longSide < 1600 ? Math.min(2, 1600 / longSide) : cap;
+  // Its real density is unknown either way: tell tesseract the density it reads best at.
   return { scale, dpi: OCR_DPI };
 }
 
@@ -203,12 +216,14 @@ export class OcrEngine {
   readonly #langPath: string;
   #rec: Started | undefined;
   #starting: Promise<Started> | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #busy = 0;
   /** Pages read by all recognisers so far, and how many times one was recycled or killed. */
   pagesRead = 0;
   recycled = 0;
 
   constructor(opts: OcrOptions) {
-    this.#opts = { startTimeoutMs: START_TIMEOUT_MS, ...opts };
+    this.#opts = { startTimeoutMs: START_TIMEOUT_MS, idleMs: OCR_IDLE_MS, ...opts };
     this.langs = opts.langs;
     this.#langPath = prepareLangDir(opts.langs.split('+'));
   }
@@ -227,6 +242,30 @@ export class OcrEngine {
    * page) and throws OcrTimeoutError.
    */
   async recognize(img: OcrImage, timeoutMs: number): Promise<OcrPage> {
+    this.#busy++;
+    clearTimeout(this.#idleTimer);
+    try {
+      return await this.#recognize(img, timeoutMs);
+    } finally {
+      if (--this.#busy === 0) this.#armIdleTimer();
+    }
+  }
+
+  /** After idleMs without a page the recogniser is stopped: its WASM heap goes back to the system. */
+  #armIdleTimer(): void {
+    if (!this.#opts.idleMs || !this.#rec) return;
+    this.#idleTimer = setTimeout(() => {
+      const rec = this.#rec;
+      if (rec && this.#busy === 0) {
+        this.#rec = undefined;
+        void rec.worker.terminate().catch(() => {});
+      }
+    }, this.#opts.idleMs);
+    // An idle recogniser must not keep the thread (or a test process) alive.
+    this.#idleTimer.unref();
+  }
+
+  async #recognize(img: OcrImage, timeoutMs: number): Promise<OcrPage> {
     const started = Date.now();
     const first = await this.#read(img, timeoutMs);
     let best: OcrPage = { ...first, rotation: 0 };
@@ -243,6 +282,7 @@ export class OcrEngine {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
     const rec = this.#rec ?? (await this.#starting?.catch(() => undefined));
     this.#rec = undefined;
     this.#starting = undefined;

@@ -4,10 +4,12 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { DocStatus, ExtractLimits } from '../types.ts';
 import type { OcrImage, OcrPage, OcrSource } from './ocr.ts';
 import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, TextBudget, tidyText, withTimeout } from './result.ts';
-import { OCR_DPI } from './ocr.ts';
+import { MAX_OCR_PIXELS, OCR_DPI } from './ocr.ts';
+import type { Release } from './raster-gate.ts';
 import { thumbnailFromRaw } from './thumbnail.ts';
 
 const require = createRequire(import.meta.url);
@@ -16,14 +18,26 @@ const require = createRequire(import.meta.url);
 export const MIN_TEXT_LAYER_CHARS = 20;
 /** An embedded image is used as-is when it is at least this many pixels on its short side. */
 const MIN_SCAN_SIDE = 500;
-/** Renders for OCR are capped at this many pixels (a 200 dpi A0 page would be 100 MP). */
-const MAX_RENDER_PIXELS = 25_000_000;
+/** Renders for OCR are capped like OCR input (a 200 dpi A0 page would be 100 MP): never render what OCR would shrink. */
+const MAX_RENDER_PIXELS = MAX_OCR_PIXELS;
 const THUMBNAIL_WIDTH = 400;
+/** Rows read back from a canvas at a time when turning a render grey (bounds the RGBA copy). */
+const READBACK_ROWS = 256;
+/**
+ * Stop reading pages once this share of the thread's JS heap is in use: pdf.js keeps every page it
+ * has opened until the document is destroyed, so a PDF with a million pages would otherwise end the
+ * thread (status failed, no text) instead of giving the pages read so far (status partial).
+ */
+const HEAP_STOP_SHARE = 0.6;
+/** Looked at every this many pages (a single big page is bounded by the thread's heap limit alone). */
+const HEAP_CHECK_PAGES = 50;
 
 /** OCR in two steps, so a page's decoded pixels can be let go before the long recognition. */
 export type OcrRunner = {
   prepare(src: OcrSource): Promise<OcrImage>;
   read(img: OcrImage, timeoutMs: number): Promise<OcrPage>;
+  /** Held while a page's full-size pixels exist (decode to OCR-ready image): one big raster per process. */
+  holdRaster?(maxWaitMs: number): Promise<Release>;
 };
 
 export type PdfResult = {
@@ -59,10 +73,14 @@ export async function extractPdf(
 ): Promise<PdfResult> {
   const { limits, deadline } = opts;
   const lib = await pdfjs();
-  const data = new Uint8Array(await readFile(file));
+  // No copy: pdf.js takes ownership of (transfers) the file's own buffer.
+  const buf = await readFile(file);
+  const data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const task = lib.getDocument({
     data,
     ...pdfjsAssets(),
+    // An image bigger than a page OCR would read is not decoded at all (a pixel bomb inside a PDF).
+    maxImageSize: limits.maxPixels,
     cMapPacked: true,
     useSystemFonts: false,
     disableFontFace: true,
@@ -107,22 +125,35 @@ async function readPages(
       problems.add(`document deadline of ${limits.docTimeoutMs} ms reached after ${pagesRead} of ${numPages} pages`);
       break;
     }
+    if (pagesRead > 0 && pagesRead % HEAP_CHECK_PAGES === 0 && heapNearlyFull()) {
+      problems.add(`memory bound reached after ${pagesRead} of ${numPages} pages`);
+      break;
+    }
     let page: PDFPageProxy | undefined;
+    let release: Release | undefined;
     try {
       page = await withTimeout(doc.getPage(n), deadline.remaining, 'deadline');
       const layer = await withTimeout(pageText(page), deadline.remaining, 'deadline');
       let text = layer;
-      if (contentLength(layer) < MIN_TEXT_LAYER_CHARS && (await withTimeout(paintsImage(page), deadline.remaining, 'deadline'))) {
-        if (ocrPages >= limits.maxOcrPages) {
-          skippedOcr++;
-        } else {
+      if (contentLength(layer) < MIN_TEXT_LAYER_CHARS && ocrPages < limits.maxOcrPages) {
+        // The operator list decodes the page's images: from here to the OCR-ready image is one big raster.
+        release = await opts.ocr.holdRaster?.(deadline.remaining);
+        let img: OcrImage | undefined;
+        if (await withTimeout(paintsImage(page), deadline.remaining, 'deadline')) {
           let src: RawPixels | undefined = await withTimeout(scanSource(page, doc), deadline.remaining, 'deadline');
           if (n === 1 && opts.wantThumbnail) thumbnail = await thumbnailFromRaw(src).catch(() => undefined);
           try {
-            const img = await opts.ocr.prepare(src);
-            // Let pdf.js and the full-size pixels go before the (long) recognition.
-            src = undefined;
-            page.cleanup();
+            img = await opts.ocr.prepare(src);
+          } catch (err) {
+            problems.add(`page ${n}: OCR failed: ${(err as Error).message}`);
+          }
+          // Let pdf.js and the full-size pixels go before the (long) recognition.
+          src = undefined;
+          page.cleanup();
+        }
+        release?.();
+        if (img) {
+          try {
             const res = await opts.ocr.read(img, Math.min(limits.pageTimeoutMs, deadline.remaining));
             ocrPages++;
             text = [layer, res.text].filter(Boolean).join('\n');
@@ -130,6 +161,8 @@ async function readPages(
             problems.add(`page ${n}: OCR failed: ${(err as Error).message}`);
           }
         }
+      } else if (contentLength(layer) < MIN_TEXT_LAYER_CHARS && (await withTimeout(paintsImage(page), deadline.remaining, 'deadline'))) {
+        skippedOcr++;
       }
       if (n === 1 && opts.wantThumbnail && !thumbnail) thumbnail = await firstPageThumbnail(page, doc).catch(() => undefined);
       pagesRead++;
@@ -141,6 +174,7 @@ async function readPages(
       }
       problems.add(`page ${n}: ${(err as Error).message}`);
     } finally {
+      release?.();
       page?.cleanup();
     }
   }
@@ -156,6 +190,11 @@ async function readPages(
     error: problems.message,
     thumbnail,
   };
+}
+
+function heapNearlyFull(): boolean {
+  const h = getHeapStatistics();
+  return h.used_heap_size > h.heap_size_limit * HEAP_STOP_SHARE;
 }
 
 async function pageText(page: PDFPageProxy): Promise<string> {
@@ -190,7 +229,7 @@ type RawPixels = Extract<OcrSource, { kind: 'raw' }>;
 
 /** The page's one big embedded image at native size, or the page rendered at OCR resolution. */
 async function scanSource(page: PDFPageProxy, doc: PDFDocumentProxy): Promise<RawPixels> {
-  return (await embeddedScan(page)) ?? (await renderPage(page, doc, OCR_DPI / 72, MAX_RENDER_PIXELS));
+  return (await embeddedScan(page)) ?? (await renderPage(page, doc, OCR_DPI / 72, MAX_RENDER_PIXELS, true));
 }
 
 async function embeddedScan(page: PDFPageProxy): Promise<RawPixels | undefined> {
@@ -240,7 +279,8 @@ function imagePixels(img: { width: number; height: number; kind: number; data: U
   return { kind: 'raw', data: bytes, width, height, channels };
 }
 
-async function renderPage(page: PDFPageProxy, doc: PDFDocumentProxy, scale: number, maxPixels: number): Promise<RawPixels> {
+/** Renders a page; `grey` reads the canvas back a strip at a time into one channel (OCR wants no more). */
+async function renderPage(page: PDFPageProxy, doc: PDFDocumentProxy, scale: number, maxPixels: number, grey = false): Promise<RawPixels> {
   let viewport = page.getViewport({ scale });
   const area = viewport.width * viewport.height;
   if (area > maxPixels) viewport = page.getViewport({ scale: scale * Math.sqrt(maxPixels / area) });
@@ -250,13 +290,33 @@ async function renderPage(page: PDFPageProxy, doc: PDFDocumentProxy, scale: numb
   const cc = factory.create(width, height);
   try {
     await page.render({ canvas: cc.canvas as never, canvasContext: cc.context as never, viewport, background: 'white' }).promise;
+    const dpi = Math.round(72 * (viewport.width / page.getViewport({ scale: 1 }).width));
+    if (grey) return { kind: 'raw', data: readGrey(cc.context, width, height), width, height, channels: 1, dpi };
     const image = cc.context.getImageData(0, 0, width, height);
     // Copy: a view into the canvas's memory crashed the process when GC freed the canvas.
     const data = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength).slice();
-    return { kind: 'raw', data, width, height, channels: 4, dpi: Math.round(72 * (viewport.width / page.getViewport({ scale: 1 }).width)) };
+    return { kind: 'raw', data, width, height, channels: 4, dpi };
   } finally {
     factory.destroy(cc);
   }
+}
+
+/**
+ * The canvas as one grey channel, read back READBACK_ROWS at a time: 1 byte per pixel kept instead of
+ * a full RGBA copy (4) plus its copy (4). The page was painted on white, so alpha is ignored.
+ */
+function readGrey(ctx: CanvasLike, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  for (let y0 = 0; y0 < height; y0 += READBACK_ROWS) {
+    const rows = Math.min(READBACK_ROWS, height - y0);
+    const rgba = ctx.getImageData(0, y0, width, rows).data;
+    for (let i = 0, o = y0 * width, n = width * rows; i < n; i++, o++) {
+      const p = i * 4;
+      // Rec. 601 luma in integers.
+      out[o] = (rgba[p]! * 77 + rgba[p + 1]! * 150 + rgba[p + 2]! * 29) >> 8;
+    }
+  }
+  return out;
 }
 
 type CanvasLike = { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };

@@ -8,13 +8,14 @@ import type { Telemetry } from '../telemetry.ts';
 import { noTelemetry } from '../telemetry.ts';
 import type { ExtractRequest, ExtractResult, Extractor, ExtractorStats } from '../types.ts';
 import { contentTypeOf, extensionOf } from './detect.ts';
+import { RasterGate } from './raster-gate.ts';
 import type { ExtractWorkerData } from '../workers/extract-worker.ts';
 
 export type PoolOptions = {
   threads: number;
   ocrLangs: string;
   recycleAfterPages: number;
-  /** Bound on a thread's tesseract WASM heap before the recogniser is recycled, and its JS heap. */
+  /** Bound on a thread's tesseract WASM heap before the recogniser is recycled; its JS heap gets at most THREAD_HEAP_MB of it. */
   maxWorkerMemoryMb: number;
   telemetry?: Telemetry;
   /** Time beyond the document's own deadline before the thread is stopped from outside. */
@@ -28,9 +29,18 @@ export type PoolOptions = {
 const DEFAULT_WORKER = fileURLToPath(new URL('../workers/extract-worker.ts', import.meta.url));
 const DEFAULT_GRACE_MS = 5_000;
 const WARM_UP_ROUNDS = 3;
+/**
+ * A pool thread's JS heap (old generation). pdf.js on ordinary documents stays far below; a hostile
+ * PDF hits it and fails alone, instead of growing two threads to MAX_WORKER_MEMORY_MB each (2 x 300 MB
+ * is over the process's 500 MB budget on its own). Typed arrays (pixels, file bytes) are not counted.
+ */
+export const THREAD_HEAP_MB = 128;
+/** Young generation per thread: V8's default (48 MB at this heap size) is memory the budget cannot spare. */
+const THREAD_YOUNG_MB = 16;
 
 export class PoolExtractor implements Extractor {
   readonly #pool: Piscina<ExtractRequest, ExtractResult>;
+  readonly #gate = RasterGate.buffer();
   readonly #opts: Required<Omit<PoolOptions, 'telemetry'>> & { telemetry: Telemetry };
   /** Documents wait here, not in piscina, so a deadline only starts when a thread is free for it. */
   readonly #waiting: Array<() => void> = [];
@@ -49,7 +59,7 @@ export class PoolExtractor implements Extractor {
       ...opts,
       telemetry: opts.telemetry ?? noTelemetry,
     };
-    const workerData: ExtractWorkerData = { recycleAfterPages: opts.recycleAfterPages, maxWorkerMemoryMb: opts.maxWorkerMemoryMb };
+    const workerData: ExtractWorkerData = { recycleAfterPages: opts.recycleAfterPages, maxWorkerMemoryMb: opts.maxWorkerMemoryMb, rasterGate: this.#gate };
     this.#pool = new Piscina({
       filename: this.#opts.workerFile,
       minThreads: opts.threads,
@@ -57,12 +67,23 @@ export class PoolExtractor implements Extractor {
       idleTimeout: 2 ** 31 - 1,
       concurrentTasksPerWorker: 1,
       // A runaway JS heap (pdf.js on a hostile file) kills its thread alone.
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(128, opts.maxWorkerMemoryMb) },
+      resourceLimits: { maxOldGenerationSizeMb: Math.min(THREAD_HEAP_MB, Math.max(64, opts.maxWorkerMemoryMb)), maxYoungGenerationSizeMb: THREAD_YOUNG_MB },
       workerData,
       recordTiming: true,
     });
     // Threads die by design (deadline, crash); piscina replaces them. Keep the emitter from throwing.
     this.#pool.on('error', () => {});
+    // A thread killed while it held the raster gate cannot release it: free it for the others.
+    const gate = new RasterGate(this.#gate);
+    const freeIfHolderGone = () => {
+      const holder = gate.holder;
+      if (holder > 0 && !this.#pool.threads.some((t) => t.threadId === holder)) gate.freeIfHeldBy(holder);
+    };
+    this.#pool.on('workerDestroy', () => {
+      freeIfHolderGone();
+      // The destroyed thread may still be listed for a moment: look again once it is gone.
+      setTimeout(freeIfHolderGone, 1_000).unref();
+    });
     this.ready = this.#opts.warmUp ? this.#warmUp() : Promise.resolve().then(() => void (this.#warm = true));
     this.ready.catch(() => {});
   }

@@ -1,19 +1,29 @@
 // The piscina entry: one document in, one ExtractResult out. Never throws for a bad file: the result
-// says what happened. Each pool thread owns one OCR engine, kept warm between documents.
+// says what happened. Each pool thread owns one OCR engine, started on its first OCR page and kept warm
+// between pages until it has been idle for a while; big decoded rasters pass one at a time through a
+// gate shared by all pool threads.
 import { workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { ExtractRequest, ExtractResult } from '../types.ts';
 import { contentTypeOf, detectKind } from '../extract/detect.ts';
 import { extractDocument } from '../extract/documents.ts';
 import { extractImage } from '../extract/image.ts';
-import { ocrEngineFor, prepareForOcr } from '../extract/ocr.ts';
+import { ocrEngineFor, prepareForOcr, prepareLangDir } from '../extract/ocr.ts';
 import type { OcrEngine, OcrImage, OcrSource } from '../extract/ocr.ts';
 import { extractPdf } from '../extract/pdf.ts';
 import type { OcrRunner } from '../extract/pdf.ts';
+import { openGate, RasterGate } from '../extract/raster-gate.ts';
+import type { Gate } from '../extract/raster-gate.ts';
 import { Deadline, truncate } from '../extract/result.ts';
 
 /** Set by the pool through piscina's workerData. */
-export type ExtractWorkerData = { recycleAfterPages: number; maxWorkerMemoryMb: number };
+export type ExtractWorkerData = {
+  recycleAfterPages: number;
+  /** Bound on the thread's tesseract heap before its recogniser is recycled. */
+  maxWorkerMemoryMb: number;
+  /** The process-wide one-big-raster gate (see raster-gate.ts); absent: no gate. */
+  rasterGate?: SharedArrayBuffer;
+};
 
 // Pool threads are the parallelism: libvips needs no thread pool of its own nor an operation cache
 // (each image is decoded once); both cost memory that the 500 MB budget cannot spare.
@@ -21,6 +31,7 @@ sharp.cache(false);
 sharp.concurrency(1);
 
 const settings: ExtractWorkerData = { recycleAfterPages: 200, maxWorkerMemoryMb: 300, ...(workerData as Partial<ExtractWorkerData> | undefined) };
+const gate: Gate = settings.rasterGate ? new RasterGate(settings.rasterGate) : openGate;
 
 function engine(langs: string): OcrEngine {
   return ocrEngineFor({ langs, recycleAfterPages: settings.recycleAfterPages, maxHeapMb: settings.maxWorkerMemoryMb });
@@ -30,6 +41,7 @@ function ocrRunner(langs: string, maxPixels: number): OcrRunner {
   return {
     prepare: (src: OcrSource) => prepareForOcr(src, maxPixels),
     read: (img: OcrImage, timeoutMs: number) => engine(langs).recognize(img, timeoutMs),
+    holdRaster: (maxWaitMs: number) => gate.acquire(maxWaitMs),
   };
 }
 
@@ -64,9 +76,14 @@ export default async function extract(req: ExtractRequest): Promise<ExtractResul
   }
 }
 
-/** Starts this thread's OCR engine (language data loaded once per thread) so the first page is warm. */
+/**
+ * Loads this thread's modules (pdf.js, the canvas, tesseract.js) and links the language data, so the
+ * first document does not pay for them. The OCR engine itself (~110 MB a thread with eng+jpn) starts
+ * on the first page that needs it: text-only workloads never pay for it.
+ */
 export async function warmUp(task: { ocrLangs: string }): Promise<{ warm: boolean; threadId: number }> {
-  await engine(task.ocrLangs).warm();
+  prepareLangDir(task.ocrLangs.split('+'));
+  await Promise.all([import('pdfjs-dist/legacy/build/pdf.mjs'), import('@napi-rs/canvas')]);
   const { threadId } = await import('node:worker_threads');
   return { warm: true, threadId };
 }
