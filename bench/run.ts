@@ -1,10 +1,10 @@
-// `npm run bench [-- --quick] [-- --only=control-plane,stages,full-work,memory,ocr]`
+// `npm run bench [-- --quick] [-- --only=control-plane,stages,full-work,memory,ocr] [-- --render-only]`
 //
 // Stage throughput side by side with the baselines, in one run, against fauxqs on 127.0.0.1 and the
 // SQLite index (and the OpenSearch double for the index stage), all started here. Writes
 // bench/results/latest.json, README.md and chart.svg (or only quick.json with --quick, the CI smoke
 // run). Speeds are reported, never asserted.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,15 @@ type Section = (typeof SECTIONS)[number];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'render-only': { type: 'boolean', default: false } } });
+  if (values['render-only']) {
+    // Rewrites README.md and chart.svg from latest.json (after a change to the report code).
+    const results = JSON.parse(await readFile(join(RESULTS_DIR, 'latest.json'), 'utf8')) as BenchResults;
+    await writeFile(join(RESULTS_DIR, 'chart.svg'), renderChart(results));
+    await writeFile(join(RESULTS_DIR, 'README.md'), renderReadme(results));
+    process.stdout.write(`${renderTable(results)}\n`);
+    return 0;
+  }
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...SECTIONS];
   const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
   if (unknown.length) {

@@ -34,21 +34,22 @@ scale-out) as properties of the pipeline.`);
   const de = stage(r, 'delete', '');
   const ix = stage(r, 'index', 'SQLite');
   if (cp && cp.ratio < TARGETS.controlPlaneRatio) {
-    const cap = 60_000 / cp.cpuMsPerMsg.pipeline;
-    parts.push(`### Control plane on loopback: ${cp.ratio}× (target ${TARGETS.controlPlaneRatio}×) — both loops are CPU-bound
-With no network delay neither loop waits on anything: the seed loop spends ${cp.cpuMsPerMsg.seedLoop} ms of
-worker CPU per message and the pipeline ${cp.cpuMsPerMsg.pipeline} ms, and the ratio is about their quotient
-(${(cp.cpuMsPerMsg.seedLoop / cp.cpuMsPerMsg.pipeline).toFixed(2)}×). The pipeline has already removed what
-batching can remove — one DeleteMessageBatch per 10 messages instead of a DeleteMessage each, receives of 10
-with two polls in flight, index writes of up to 100. What is left is work both designs do once per message:
-${dl ? `downloading the object costs ${dl.cpu} ms of CPU per 10 KB object on its own (per-stage table: one GetObject
+    const cores = (cp.pipelineMsgsPerMin * cp.cpuMsPerMsg.pipeline) / 60_000;
+    const need = 60_000 / (TARGETS.controlPlaneRatio * cp.seedLoopMsgsPerMin);
+    parts.push(`### Control plane on loopback: ${cp.ratio}× (target ${TARGETS.controlPlaneRatio}×) — the pipeline is CPU-bound
+With no network delay the pipeline never waits: at ${fmt(cp.pipelineMsgsPerMin)} msgs/min it spends ${cp.cpuMsPerMsg.pipeline.toFixed(2)} ms of worker CPU per
+message, ${cores.toFixed(2)} cores' worth (a saturated main thread plus libuv and GC threads). The seed loop spends
+${cp.cpuMsPerMsg.seedLoop.toFixed(2)} ms per message and otherwise waits for the emulator's answers, one call at a time. The pipeline has
+already removed what batching can remove — one DeleteMessageBatch per 10 messages instead of a DeleteMessage
+each, receives of 10 with two polls in flight, index writes of up to 100. What is left is work both designs do
+once per message: ${dl ? `downloading the object, ${dl.cpu.toFixed(2)} ms of CPU per 10 KB object on its own (per-stage table: one GetObject
 through the AWS SDK v3 — signing, middleware, endpoint rules, response parsing — plus creating, writing and
-unlinking the temp file)` : 'downloading the object (one GetObject through the AWS SDK plus a temp file)'}${rc ? `, receive ${rc.cpu} ms` : ''}${de ? `, delete ${de.cpu} ms` : ''}${ix ? ` and indexing ${ix.cpu} ms per document (with text; the control plane's are empty)` : ''}.
-A CPU profile of the pipeline worker on this workload (node --cpu-prof, taken while building this bench) puts about a third of its main thread in the AWS SDK
-(@smithy/core, @aws-sdk/core, SigV4), 12–16 % in the temp file's open/write/close/unlink, a few per cent in
-socket writes and 6 % in GC; the pipeline's own code (channels, stages, settle) is under 5 %. One worker process
-therefore tops out near 60 000 ÷ ${cp.cpuMsPerMsg.pipeline} ≈ ${fmt(cap)} msgs/min on one core, and ${TARGETS.controlPlaneRatio}× the
-seed loop would need ≤ ${(cp.cpuMsPerMsg.seedLoop / TARGETS.controlPlaneRatio).toFixed(2)} ms per message — less than the GetObject alone.
+unlinking the temp file)` : 'downloading the object (one GetObject through the AWS SDK plus a temp file)'}${rc ? `; receive costs ${rc.cpu.toFixed(2)} ms` : ''}${de ? `, delete ${de.cpu.toFixed(2)} ms` : ''}${ix ? `, indexing ${ix.cpu.toFixed(2)} ms per document with text (the control plane's are empty)` : ''}.
+A CPU profile of the pipeline worker on this workload (node --cpu-prof, taken while building this bench) puts
+about a third of its main thread in the AWS SDK (@smithy/core, @aws-sdk/core, SigV4), 12–16 % in the temp file's
+open/write/close/unlink, a few per cent in socket writes and 6 % in GC; the pipeline's own code (channels,
+stages, settle) is under 5 %. ${TARGETS.controlPlaneRatio}× the seed loop's ${fmt(cp.seedLoopMsgsPerMin)} msgs/min on one core would need
+≤ ${need.toFixed(2)} ms of CPU per message, ${pct(1 - need / cp.cpuMsPerMsg.pipeline)} less than now — about the cost of the GetObject alone.
 No scheduling change reaches it. What would help: (a) less CPU per object in \`src/adapters/s3-blob-store.ts\`:
 measured while building this bench, a tiny object costs ≈ 1.1–1.6 ms of CPU through \`download()\`, ≈ 0.9–1.2 ms
 when the body is read with \`transformToByteArray()\` and written with one \`writeFile(path, bytes, { flag: 'wx',
@@ -64,10 +65,10 @@ alone; (b) more worker processes per machine (scale-out below), bounded by the c
 The seed loop becomes latency-bound: every message waits for its own DeleteMessage round trip and a fifth of a
 ReceiveMessage, ≈ ${(rtt.rttMs * 1.2).toFixed(0)} ms of waiting per message, so ${fmt(rtt.seedLoopMsgsPerMin)} msgs/min. The pipeline hides
 the round trip (two polls of 10 and up to four delete batches in flight)${sameAsLoopback ? `: its rate with the delay
-(${fmt(rtt.pipelineMsgsPerMin)}) is its loopback rate (${fmt(cp!.pipelineMsgsPerMin)}) within noise` : ''}, and spends ${rtt.cpuMsPerMsg.pipeline} ms of CPU per message
-as on loopback. The ratio is the pipeline's CPU ceiling over the seed's latency floor. ${TARGETS.controlPlaneRttRatio}× needs
+(${fmt(rtt.pipelineMsgsPerMin)}) is its loopback rate (${fmt(cp!.pipelineMsgsPerMin)}) within noise` : ''}, and spends ${rtt.cpuMsPerMsg.pipeline.toFixed(2)} ms of CPU per message
+as on loopback${cp ? ` (${cp.cpuMsPerMsg.pipeline.toFixed(2)} ms)` : ''}. The ratio is the pipeline's CPU ceiling over the seed's latency floor. ${TARGETS.controlPlaneRttRatio}× needs
 ≥ ${fmt(need)} msgs/min from one process, i.e. ≤ ${(60_000 / need).toFixed(2)} ms of CPU per message
-(${pct(1 - 60_000 / need / rtt.cpuMsPerMsg.pipeline)} less than now) — the same per-object cost as above, not more pollers:
+(${pct(1 - 60_000 / need / rtt.cpuMsPerMsg.pipeline)} less than the ${rtt.cpuMsPerMsg.pipeline.toFixed(2)} ms now) — the same per-object cost as above, not more pollers:
 more concurrency only helps a loop that waits, and this one does not.`);
   }
 
@@ -78,8 +79,8 @@ more concurrency only helps a loop that waits, and this one does not.`);
     const cpuS = (x: typeof s) => x.cpuUtilization * x.wallSeconds * (r.machine.cores);
     const lines = [`### Full work: ${fw.ratio}× the sequential worker (target ${TARGETS.fullWorkRatio}×), CPU use ${pct(fw.cpuUtilization)} (target ${pct(TARGETS.cpuUtilization)})`];
     lines.push(`The sequential worker spent ${cpuS(s).toFixed(1)} CPU-seconds on the mix and the pipeline ${cpuS(p).toFixed(1)}: the same work
-(extraction is nearly all of it: the per-stage table shows ${stage(r, 'extract', 'scanned')?.cpu ?? '–'} ms of CPU for an A4 scan against
-${dl?.cpu ?? '–'} ms for a download). On an idle ${r.machine.cores}-core machine the pipeline can finish in about
+(extraction is nearly all of it: the per-stage table shows ${fmt(stage(r, 'extract', 'scanned')?.cpu)} ms of CPU for an A4 scan against
+${dl ? dl.cpu.toFixed(2) : '–'} ms for a download). On an idle ${r.machine.cores}-core machine the pipeline can finish in about
 ${(cpuS(p) / r.machine.cores).toFixed(1)} s of wall time if it keeps every core busy, against ${s.wallSeconds} s for the sequential worker
 (${(s.wallSeconds / (cpuS(p) / r.machine.cores)).toFixed(2)}× at best).`);
     if (p.poolBusy >= 0.85) {
@@ -136,14 +137,17 @@ on a small instance.`);
   if (so && so.runs.length > 1) {
     const first = so.runs[0]!;
     const last = so.runs.at(-1)!;
+    const cpuPerMsg = (x: typeof first) => (x.workerCpuShare * r.machine.cores * 60_000) / Math.max(1, x.msgsPerMin);
+    const saturated = first.workerCpuShare + first.emulatorCpuShare + (first.otherLoad ?? 0) > 0.5;
     parts.push(`### Scale-out: ${so.runs.map((x) => `${x.processes} → ${x.speedup}×`).join(', ')}
-Each worker process is CPU-bound at about one core on this workload (see the control plane). On this
-${r.machine.cores}-core machine one process and the emulator (${pct(first.emulatorCpuShare)} of the cores, plus the proxy) leave at
-most one more core free, so processes add throughput only up to the core count and then share it: with
-${last.processes} processes the workers used ${pct(last.workerCpuShare)} of the cores${last.otherLoad !== undefined ? ` and other processes ${pct(last.otherLoad)}` : ''}. Processes on one queue
-do not get in each other's way (each took a fair share of the messages: ${last.perProcess.join(' / ')}); on real SQS,
-where the queue's work happens on AWS's side, throughput grows with the cores (containers) added until
-SQS's own per-queue limits, far above these rates.`);
+Each worker process is CPU-bound on this workload (see the control plane): one process used ${pct(first.workerCpuShare)} of the
+${r.machine.cores} cores (its main thread plus libuv and GC threads) and the emulator and proxy ${pct(first.emulatorCpuShare)}.${saturated ? ` That leaves
+less than one core: a second process only competes for the same cores, and the worker CPU spent per message
+rose from ${cpuPerMsg(first).toFixed(2)} ms with one process to ${cpuPerMsg(last).toFixed(2)} ms with ${last.processes} (context switches, caches, the emulator
+answering later), so the total does not grow.` : ''} Processes on one queue do not get in each other's way — each took a
+fair share of the messages (${last.perProcess.join(' / ')}${last.perProcess.reduce((a, b) => a + b, 0) === so.messages ? `, ${so.messages} deletes in all: none lost, none done twice` : ''}) — so on real SQS, where the
+queue's work happens on AWS's side, throughput grows with the cores (containers) added, up to SQS's own limits.
+Where it stops is the machine's cores: here, at one process per ${r.machine.cores} cores with the emulator on the same machine.`);
   }
 
   const o = r.ocr;
@@ -151,8 +155,8 @@ SQS's own per-queue limits, far above these rates.`);
     parts.push(`### OCR cost per page: ${o.timeRatio}× native tesseract (goal ≤ 1×)
 tesseract.js took ${o.secondsPerPage} s per page on one thread against ${o.nativeSecondsPerPage} s for native tesseract (one thread, no
 preprocessing), same images; its character error rate was ${pct(o.totalCer)} against ${pct(o.nativeTotalCer ?? 0)} native — lower
-because the pool turns rotated pages upright, which plain \`tesseract\` does not. The extra time is in the
-orientation search and the WASM build; it is the extraction code's figure to improve.`);
+because the pool turns rotated pages upright, which plain \`tesseract\` does not (per image in the OCR table:
+compare the rotated copies of phototest with the upright one). It is the extraction code's figure to improve.`);
   }
 
   if (parts.length === 0) return '';

@@ -8,7 +8,7 @@ type Bar = { label: string; value: number; text: string; color: string };
 
 const W = 820;
 const LABEL_W = 300;
-const BAR_MAX = W - LABEL_W - 120;
+const BAR_MAX = W - LABEL_W - 200;
 const ROW = 22;
 const BLUE = '#3b6fb6';
 const GREY = '#9aa5b1';
@@ -73,7 +73,7 @@ export function renderChart(r: BenchResults): string {
         .map((s) => ({
           label: `${s.stage}: ${s.variant}`.slice(0, 46),
           value: s.itemsPerSec,
-          text: `${fmt(s.itemsPerSec, s.itemsPerSec < 10 ? 2 : 0)}/s${s.mbPerSec >= 0.01 ? ` · ${fmt(s.mbPerSec, 1)} MB/s` : ''}`,
+          text: `${fmt(s.itemsPerSec, s.itemsPerSec < 10 ? 2 : 0)}/s${s.mbPerSec >= 0.01 ? ` · ${fmt(s.mbPerSec, s.mbPerSec < 1 ? 2 : 1)} MB/s` : ''}`,
           color: BLUE,
         })),
     });
