@@ -37,7 +37,7 @@ export async function runSequentialWorker(deps: PipelineDeps, opts: PipelineOpti
   const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir }, settle, health: { receiveError: undefined } };
   const budget = new ByteBudget(opts.downloadBytesBudget);
   const download = downloadHandler(ctx, budget, toExtract, toIndex);
-  const extract = extractHandler(ctx, budget, toIndex);
+  const extract = extractHandler(ctx, budget, new ByteBudget(opts.extractBytesBudget), toIndex);
   try {
     while (!o.signal.aborted) {
       const deliveries = await deps.source.receive(o.receiveBatch, o.signal);

@@ -19,6 +19,7 @@ export function pipelineOptions(config: Config, overrides: Partial<PipelineOptio
     downloadBytesBudget: config.stages.downloadBytesBudget,
     unknownSizeReserve: 8 * 1024 * 1024,
     extractConcurrency: config.stages.extractConcurrency,
+    extractBytesBudget: config.stages.extractBytesBudget,
     indexBatchSize: config.stages.indexBatchSize,
     indexBatchBytes: config.stages.indexBatchBytes,
     indexFlushMs: config.stages.indexFlushMs,

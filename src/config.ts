@@ -43,6 +43,8 @@ export type Config = {
     downloadBytesBudget: number;
     /** Concurrent extract tasks handed to the pool (pool size + a little to keep threads busy). */
     extractConcurrency: number;
+    /** Bytes of documents being extracted at once: large files do not pile up in memory together. */
+    extractBytesBudget: number;
     indexBatchSize: number;
     indexBatchBytes: number;
     indexFlushMs: number;
@@ -78,6 +80,7 @@ export const DEFAULTS = {
   QUEUE_CAPACITY: 8,
   DOWNLOAD_CONCURRENCY: 32,
   DOWNLOAD_BYTES_BUDGET: 128 * 1024 * 1024,
+  EXTRACT_BYTES_BUDGET: 64 * 1024 * 1024,
   INDEX_BATCH_SIZE: 100,
   INDEX_BATCH_BYTES: 5 * 1024 * 1024,
   INDEX_FLUSH_MS: 200,
@@ -221,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
       downloadConcurrency: int(env, 'DOWNLOAD_CONCURRENCY', DEFAULTS.DOWNLOAD_CONCURRENCY, 1, 256),
       downloadBytesBudget: int(env, 'DOWNLOAD_BYTES_BUDGET', DEFAULTS.DOWNLOAD_BYTES_BUDGET, 1024 * 1024, 2 ** 40),
       extractConcurrency: int(env, 'EXTRACT_CONCURRENCY', pool.size + 1, 1, 1024),
+      extractBytesBudget: int(env, 'EXTRACT_BYTES_BUDGET', DEFAULTS.EXTRACT_BYTES_BUDGET, 1024 * 1024, 2 ** 40),
       indexBatchSize: int(env, 'INDEX_BATCH_SIZE', DEFAULTS.INDEX_BATCH_SIZE, 1, 10_000),
       indexBatchBytes: int(env, 'INDEX_BATCH_BYTES', DEFAULTS.INDEX_BATCH_BYTES, 1024, 100 * 1024 * 1024),
       indexFlushMs: int(env, 'INDEX_FLUSH_MS', DEFAULTS.INDEX_FLUSH_MS, 0, 60_000),

@@ -88,7 +88,7 @@ export class Pipeline {
     const download = runStage(queues.download, opts.downloadConcurrency, downloadHandler(ctx, budget, queues.extract, queues.index), onError).finally(() =>
       queues.extract.close(),
     );
-    const extract = runStage(queues.extract, opts.extractConcurrency, extractHandler(ctx, budget, queues.index), onError);
+    const extract = runStage(queues.extract, opts.extractConcurrency, extractHandler(ctx, budget, new ByteBudget(opts.extractBytesBudget), queues.index), onError);
     const index = Promise.all([download, extract]).then(() => queues.index.close());
     const indexed = Promise.all([runIndex(ctx, queues.index), index]);
     const deleted = runDelete(ctx, queues.delete);

@@ -18,7 +18,7 @@ import { parsePromText } from './helpers/prom-text.ts';
 function options(tmp: string): PipelineOptions {
   return {
     receiveBatch: 10, pollers: 1, queueCapacity: 4, downloadConcurrency: 2, downloadBytesBudget: 8 * 1024 * 1024,
-    unknownSizeReserve: 1024, extractConcurrency: 1, indexBatchSize: 5, indexBatchBytes: 1024 * 1024, indexFlushMs: 10,
+    unknownSizeReserve: 1024, extractConcurrency: 1, extractBytesBudget: 64 * 1024 * 1024, indexBatchSize: 5, indexBatchBytes: 1024 * 1024, indexFlushMs: 10,
     indexConcurrency: 1, deleteFlushMs: 10, deleteRetries: 1,
     limits: { maxBytes: 1024 * 1024, maxOcrPages: 1, maxChars: 10_000, docTimeoutMs: 10_000, pageTimeoutMs: 5_000, maxPixels: 1e8 },
     ocrLangs: 'eng', tmpDir: tmp, retryBaseSeconds: 0, retryMaxSeconds: 0, shutdownTimeoutMs: 10_000, wantThumbnails: false,

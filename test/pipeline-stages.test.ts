@@ -18,7 +18,7 @@ import { MemorySource, TextExtractor } from './helpers/fakes.ts';
 function options(tmp: string, o: Partial<PipelineOptions> = {}): PipelineOptions {
   return {
     receiveBatch: 10, pollers: 2, queueCapacity: 4, downloadConcurrency: 3, downloadBytesBudget: 64 * 1024 * 1024,
-    unknownSizeReserve: 1024, extractConcurrency: 2, indexBatchSize: 5, indexBatchBytes: 1024 * 1024, indexFlushMs: 20,
+    unknownSizeReserve: 1024, extractConcurrency: 2, extractBytesBudget: 64 * 1024 * 1024, indexBatchSize: 5, indexBatchBytes: 1024 * 1024, indexFlushMs: 20,
     indexConcurrency: 2, deleteFlushMs: 10, deleteRetries: 2,
     limits: { maxBytes: 10 * 1024 * 1024, maxOcrPages: 5, maxChars: 100_000, docTimeoutMs: 10_000, pageTimeoutMs: 5_000, maxPixels: 1e8 },
     ocrLangs: 'eng', tmpDir: tmp, retryBaseSeconds: 10, retryMaxSeconds: 900, shutdownTimeoutMs: 5_000, wantThumbnails: false, ...o,
@@ -207,5 +207,48 @@ test('shutdown deadline releases unfinished messages at once and leaves no temp 
     assert.ok(source.released.every((r) => r.delaySeconds === 0), 'released with visibility 0');
     assert.equal(ended.size, source.received);
     assert.deepEqual(await readdir(tmp), [], 'private temp dir removed');
+    await index.close();
+  }));
+
+test('extract byte budget: two large documents are never extracted side by side; small ones still run alongside', () =>
+  withTmp(async (dir) => {
+    const { truncate } = await import('node:fs/promises');
+    const deliveries: Delivery[] = [];
+    const sizes = [40, 40, 1, 1, 40, 1].map((mb) => mb * 1024 * 1024);
+    for (const [i, size] of sizes.entries()) {
+      const p = join(dir, `d${i}.bin`);
+      await writeFile(p, '');
+      await truncate(p, size); // sparse: no disk space used
+      deliveries.push({ lease: { id: `m${i}`, receiveCount: 1, receivedAt: Date.now() }, jobs: [{ ref: { bucket: '', key: p }, action: 'upsert' }] });
+    }
+    let active = 0;
+    let maxActive = 0;
+    let bigTogether = 0;
+    let bigActive = 0;
+    let smallBesideBig = false;
+    const extractor = new TextExtractor();
+    extractor.extract = async (req) => {
+      const big = req.size > 32 * 1024 * 1024;
+      active++;
+      if (big) bigActive++;
+      else if (bigActive > 0) smallBesideBig = true;
+      maxActive = Math.max(maxActive, active);
+      bigTogether = Math.max(bigTogether, bigActive);
+      await new Promise((r) => setTimeout(r, 40));
+      active--;
+      if (big) bigActive--;
+      return { contentType: 'application/octet-stream', text: '', truncated: false, pages: 1, ocrPages: 0, status: 'ok' };
+    };
+    const source = new MemorySource(deliveries);
+    const index = new SqliteIndex(':memory:');
+    await index.init();
+    const p = new Pipeline({ source, blobs: new FileBlobStore(), extractor, index, telemetry: noTelemetry, logger: silentLogger },
+      options(dir, { extractConcurrency: 3, extractBytesBudget: 64 * 1024 * 1024, downloadBytesBudget: 1024 * 1024 * 1024, limits: { ...options(dir).limits, maxBytes: 1e9 } }));
+    await p.start();
+    await p.drainFinite();
+    await p.cleanup();
+    assert.equal(source.acked.length, sizes.length);
+    assert.equal(bigTogether, 1, 'never two 40 MB documents at once');
+    assert.ok(smallBesideBig, 'a small document ran beside a large one');
     await index.close();
   }));

@@ -33,7 +33,7 @@ afterEach(async () => {
 function options(o: Partial<PipelineOptions> = {}): PipelineOptions {
   return {
     receiveBatch: 10, pollers: 2, queueCapacity: 8, downloadConcurrency: 4, downloadBytesBudget: 64 * 1024 * 1024,
-    unknownSizeReserve: 1024 * 1024, extractConcurrency: 2, indexBatchSize: 20, indexBatchBytes: 1024 * 1024, indexFlushMs: 20,
+    unknownSizeReserve: 1024 * 1024, extractConcurrency: 2, extractBytesBudget: 64 * 1024 * 1024, indexBatchSize: 20, indexBatchBytes: 1024 * 1024, indexFlushMs: 20,
     indexConcurrency: 1, deleteFlushMs: 20, deleteRetries: 2,
     limits: { maxBytes: 1024 * 1024, maxOcrPages: 5, maxChars: 100_000, docTimeoutMs: 10_000, pageTimeoutMs: 5_000, maxPixels: 1e8 },
     ocrLangs: 'eng', tmpDir: tmp, retryBaseSeconds: 0, retryMaxSeconds: 0, shutdownTimeoutMs: 5_000, wantThumbnails: false, ...o,

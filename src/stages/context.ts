@@ -13,6 +13,8 @@ export type PipelineOptions = {
   /** Bytes reserved for an object whose size is not known before download. */
   unknownSizeReserve: number;
   extractConcurrency: number;
+  /** Bytes of documents in extraction at once; a document larger than this runs alone. */
+  extractBytesBudget: number;
   indexBatchSize: number;
   indexBatchBytes: number;
   indexFlushMs: number;

@@ -10,11 +10,14 @@ import type { Task } from '../work.ts';
 import { extractedDocument, metadataDocument } from './document.ts';
 import { type StageContext, seconds } from './context.ts';
 
-export function extractHandler(ctx: StageContext, budget: ByteBudget, toIndex: Channel<Task>) {
+export function extractHandler(ctx: StageContext, budget: ByteBudget, inExtraction: ByteBudget, toIndex: Channel<Task>) {
   return async (task: Task): Promise<void> => {
     const t0 = process.hrtime.bigint();
     const file = task.file!;
     let result: ExtractResult;
+    // Memory follows document size (pdf.js holds the whole file and its images): two 50 MB PDFs are
+    // never parsed side by side, while small documents keep both threads busy.
+    const weight = await inExtraction.acquire(file.size);
     try {
       result = await ctx.extractor.extract({
         path: file.path,
@@ -27,11 +30,13 @@ export function extractHandler(ctx: StageContext, budget: ByteBudget, toIndex: C
       });
     } catch (err) {
       // The extractor reports bad files as a status; a throw means the pool itself failed (closed, crashed).
+      inExtraction.release(weight);
       release(task, budget);
       ctx.telemetry.stageItem('extract', 'retry', seconds(t0));
       await ctx.settle.finish(task, 'failed', new RetryableError(`extract ${task.spec.ref.key}: ${errorMessage(err)}`, { cause: err }));
       return;
     }
+    inExtraction.release(weight);
     task.msg.ms.extract += seconds(t0) * 1000;
     let thumbnail: string | undefined;
     if (result.thumbnail && ctx.thumbnails) {
