@@ -50,11 +50,10 @@ about a third of its main thread in the AWS SDK (@smithy/core, @aws-sdk/core, Si
 open/write/close/unlink, a few per cent in socket writes and 6 % in GC; the pipeline's own code (channels,
 stages, settle) is under 5 %. ${TARGETS.controlPlaneRatio}× the seed loop's ${fmt(cp.seedLoopMsgsPerMin)} msgs/min on one core would need
 ≤ ${need.toFixed(2)} ms of CPU per message, ${pct(1 - need / cp.cpuMsPerMsg.pipeline)} less than now — about the cost of the GetObject alone.
-No scheduling change reaches it. What would help: (a) less CPU per object in \`src/adapters/s3-blob-store.ts\`:
-measured while building this bench, a tiny object costs ≈ 1.1–1.6 ms of CPU through \`download()\`, ≈ 0.9–1.2 ms
-when the body is read with \`transformToByteArray()\` and written with one \`writeFile(path, bytes, { flag: 'wx',
-mode: 0o600 })\` (worth doing for objects whose event size is under ~1 MB), and ≈ 0.6–0.75 ms for the GetObject
-alone; (b) more worker processes per machine (scale-out below), bounded by the cores.`);
+No scheduling change reaches it. Done since profiling: objects under 1 MB are now read in one piece and written
+with one \`writeFile\` (\`src/adapters/s3-blob-store.ts\`; measured ≈ 0.9–1.2 ms of CPU per tiny object against
+1.1–1.6 ms streamed; the GetObject alone is ≈ 0.6–0.75 ms). What remains is the AWS SDK's per-request cost; beyond
+that, throughput grows with more worker processes, bounded by the cores (scale-out below).`);
   }
 
   const rtt = r.controlPlaneRtt;
@@ -120,16 +119,17 @@ ${r.machine.cores} pool threads with their OCR engines. The backlog's peak is ${
     if (worst) {
       lines.push(`Run alone on one thread (notes under the memory table), ${img ? `the ${img.file} took the process to ${fmt(img.peakRssMb)} MB
 (+${fmt(img.peakRssMb - img.rssAtReadyMb)}) in ${img.wallSeconds} s` : ''}${img && pdf ? ' and ' : ''}${pdf ? `one ${pdf.file} to ${fmt(pdf.peakRssMb)} MB (+${fmt(pdf.peakRssMb - pdf.rssAtReadyMb)})` : ''}.
-What the backlog adds beyond the worst single file is concurrency: with ${r.machine.cores} threads, ${r.machine.cores} large documents are
-open at once (the download byte budget, 128 MB by default, admits both 50 MB PDFs together), and each OCR
-engine's WASM heap keeps its high-water mark until the engine is recycled.`);
+What the backlog adds beyond the worst single file is concurrency: with ${r.machine.cores} threads, a large document and a
+page being OCR'd on the other thread are in memory together, and each OCR engine's WASM heap (about 110 MB for
+eng+jpn) keeps its high-water mark until the engine is recycled or stops after a minute idle.`);
     }
-    lines.push(`Where to look (\`src/extract/\`, \`src/config.ts\`): (1) the OCR image size — any image is one grey buffer at the
-OCR resolution, copied once more for tesseract.js, so it must be bounded by pixels as well as by dpi; (2) the
-per-thread bound \`MAX_WORKER_MEMORY_MB\` (300 by default) times the thread count, plus the idle main thread,
-is more than the ${TARGETS.rssLimitMb} MB budget — derive it from the budget (≈ (${TARGETS.rssLimitMb} − idle) ÷ threads) and recycle on it;
-(3) the download byte budget could be tied to the same memory budget, so two 50 MB PDFs are not parsed at once
-on a small instance.`);
+    lines.push(`Already in place: one full-size raster at a time across the pool (\`src/extract/raster-gate.ts\`), OCR images capped
+at 8 MP, pool threads' JS heap capped at 128 MB, OCR engines started on demand and stopped when idle,
+\`MALLOC_ARENA_MAX=2\`, and an extract byte budget (\`EXTRACT_BYTES_BUDGET\`, 64 MB) so two 50 MB PDFs are never parsed
+side by side. Together they took this figure from 1.7 GB to about 830 MB; ordinary OCR backlogs peak at 540–630 MB
+(\`npm run measure:memory\`). The rest is two tesseract.js engines (each in its own extra thread, ~110 MB of WASM
+heap) plus a large document: the next step is running tesseract's WASM core inside the pool thread instead of
+tesseract.js's own worker, or \`POOL_SIZE=1\` on instances with less than 1 GB for the task.`);
     parts.push(lines.join('\n'));
   }
 
