@@ -5,8 +5,10 @@
 // measures the control plane (how calls are made), not different stage code.
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { parseMessageBody } from '../src/events.ts';
-import { documentId, nameOf, sourceOf } from '../src/ids.ts';
-import type { BlobStore, ExtractLimits, Extractor, IndexDocument, JobSpec, SearchIndex } from '../src/types.ts';
+import { documentId, nameOf } from '../src/ids.ts';
+import { extractedDocument } from '../src/stages/document.ts';
+import { newMessageState, type Task } from '../src/work.ts';
+import type { BlobStore, ExtractLimits, Extractor, JobSpec, SearchIndex } from '../src/types.ts';
 
 export type SeedLoopOptions = {
   sqs: SQSClient;
@@ -57,24 +59,9 @@ async function handle(o: SeedLoopOptions, job: JobSpec): Promise<void> {
       ocrLangs: o.ocrLangs,
       wantThumbnail: false,
     });
-    const doc: IndexDocument = {
-      id,
-      source: sourceOf(ref.bucket, ref.key),
-      bucket: ref.bucket,
-      key: ref.key,
-      name: nameOf(ref.key),
-      contentType: r.contentType,
-      size: file.size,
-      ...(ref.etag ? { etag: ref.etag } : {}),
-      ...(ref.sequencer ? { sequencer: ref.sequencer } : {}),
-      status: r.status,
-      ...(r.error ? { error: r.error } : {}),
-      text: r.text,
-      truncated: r.truncated,
-      pages: r.pages,
-      ocrPages: r.ocrPages,
-      indexedAt: new Date().toISOString(),
-    };
+    // The same document the pipeline would write, built by the pipeline's own function.
+    const task: Task = { msg: newMessageState({ id, receiveCount: 1, receivedAt: Date.now() }, 1), spec: job, id, file, reservedBytes: 0 };
+    const doc = extractedDocument(task, r, undefined);
     await o.index.write([{ kind: 'upsert', doc }]);
   } finally {
     await file.dispose();

@@ -3,7 +3,7 @@
 import { open, readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
-import type { DocStatus, ExtractLimits } from '../types.ts';
+import type { DocStatus, ExtractLimits, ExtractResult } from '../types.ts';
 import { imageFormatOf } from './detect.ts';
 import type { ImageFormat } from './detect.ts';
 import type { OcrImage, OcrSource } from './ocr.ts';
@@ -11,16 +11,8 @@ import type { OcrRunner } from './pdf.ts';
 import { Deadline, Problems, TextBudget } from './result.ts';
 import { thumbnailFromFile, thumbnailFromRaw } from './thumbnail.ts';
 
-export type ImageResult = {
-  text: string;
-  truncated: boolean;
-  pages: number;
-  ocrPages: number;
-  status: DocStatus;
-  error?: string;
-  thumbnail?: Uint8Array;
-  format?: ImageFormat;
-};
+/** What image.ts finds; the worker adds the content type. */
+export type ImageResult = Omit<ExtractResult, 'contentType'> & { format?: ImageFormat };
 
 export async function extractImage(
   file: string,

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import type { DocStatus, ExtractLimits } from '../types.ts';
+import type { ExtractLimits, ExtractResult } from '../types.ts';
 import type { OcrImage, OcrPage, OcrSource } from './ocr.ts';
 import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, TextBudget, tidyText, withTimeout } from './result.ts';
 import { MAX_OCR_PIXELS, OCR_DPI } from './ocr.ts';
@@ -40,15 +40,8 @@ export type OcrRunner = {
   holdRaster?(maxWaitMs: number): Promise<Release>;
 };
 
-export type PdfResult = {
-  text: string;
-  truncated: boolean;
-  pages: number;
-  ocrPages: number;
-  status: DocStatus;
-  error?: string;
-  thumbnail?: Uint8Array;
-};
+/** What pdf.ts finds; the worker adds the content type. */
+export type PdfResult = Omit<ExtractResult, 'contentType'>;
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 type PDFDocumentProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFDocumentProxy;
