@@ -53,13 +53,11 @@ export default async function extract(req: ExtractRequest): Promise<ExtractResul
     contentType = contentTypeOf(kind, req.name);
     const common = { limits: req.limits, deadline, ocr: ocrRunner(req.ocrLangs, req.limits.maxPixels), wantThumbnail: req.wantThumbnail };
     if (kind === 'pdf') {
-      const r = await extractPdf(req.path, common);
-      return { contentType, text: r.text, truncated: r.truncated, pages: r.pages, ocrPages: r.ocrPages, status: r.status, error: r.error, thumbnail: r.thumbnail };
+      return { contentType, ...(await extractPdf(req.path, common)) };
     }
     if (kind === 'image') {
-      const r = await extractImage(req.path, common);
-      if (r.format) contentType = contentTypeOf('image', req.name, r.format);
-      return { contentType, text: r.text, truncated: r.truncated, pages: r.pages, ocrPages: r.ocrPages, status: r.status, error: r.error, thumbnail: r.thumbnail };
+      const { format, ...r } = await extractImage(req.path, common);
+      return { contentType: format ? contentTypeOf('image', req.name, format) : contentType, ...r };
     }
     if (kind === 'unknown') {
       return { contentType, text: '', truncated: false, pages: 0, ocrPages: 0, status: 'unsupported', error: `unsupported file type (${req.name}${req.contentType ? `, ${req.contentType}` : ''})` };
