@@ -94,7 +94,9 @@ async function main(argv: string[]): Promise<number> {
       const index = openLocalIndex(config, values.db);
       await index.init();
       for await (const doc of index.dump()) {
-        if (!process.stdout.write(`${JSON.stringify(doc)}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+        // Every field is present on every line (null when unknown), so consumers need no special cases.
+        const line = { ...doc, error: doc.error ?? null, thumbnail: doc.thumbnail ?? null };
+        if (!process.stdout.write(`${JSON.stringify(line)}\n`)) await new Promise((r) => process.stdout.once('drain', r));
       }
       await index.close();
       return 0;

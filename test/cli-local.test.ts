@@ -30,7 +30,7 @@ test('index examples, then search finds words from the text PDF, the scan (OCR),
     const docs = cli(['dump', '--db', db]).out.trim().split('\n').map((l) => JSON.parse(l));
     const byName = new Map(docs.map((d) => [d.name, d]));
     for (const d of docs) {
-      for (const field of ['id', 'source', 'name', 'contentType', 'size', 'status', 'text', 'pages']) assert.ok(field in d, `${d.name} has ${field}`);
+      for (const field of ['id', 'source', 'name', 'contentType', 'size', 'status', 'error', 'text', 'pages', 'thumbnail']) assert.ok(field in d, `${d.name} has ${field}`);
     }
     assert.equal(byName.get('scanned-page.tif')?.ocrPages, 1, 'the scan was OCR-read');
     assert.equal(byName.get('tracemonkey.pdf')?.ocrPages, 0, 'a born-digital PDF is never OCR-read');
