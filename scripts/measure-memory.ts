@@ -18,6 +18,7 @@ import sharp from 'sharp';
 import { DEFAULTS } from '../src/config.ts';
 import { PoolExtractor } from '../src/extract/pool.ts';
 import type { ExtractLimits, ExtractRequest, ExtractResult } from '../src/types.ts';
+import { makePdf } from '../test/helpers/make-pdf.ts';
 
 const MiB = 1024 * 1024;
 const SAMPLE_MS = 50;
@@ -50,21 +51,6 @@ const sampler = setInterval(() => {
 
 // ---- generated inputs ----
 
-/** A PDF from object bodies (object i+1 = bodies[i]) with a correct xref table. */
-function pdf(bodies: Array<string | Buffer>): Buffer {
-  const parts: Buffer[] = [Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
-  let offset = parts[0]!.length;
-  const offsets: number[] = [];
-  bodies.forEach((b, i) => {
-    offsets.push(offset);
-    const buf = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), typeof b === 'string' ? Buffer.from(b, 'latin1') : b, Buffer.from('\nendobj\n')]);
-    parts.push(buf);
-    offset += buf.length;
-  });
-  const xref = `xref\n0 ${bodies.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${bodies.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`));
-  return Buffer.concat(parts);
-}
 
 function stream(data: Buffer, extra = ''): Buffer {
   return Buffer.concat([Buffer.from(`<< /Length ${data.length} ${extra} >>\nstream\n`), data, Buffer.from('\nendstream')]);
@@ -83,7 +69,7 @@ function scannedPdf(pages: Array<{ jpeg: Buffer; width: number; height: number; 
     bodies.push(stream(content));
     bodies.push(stream(p.jpeg, `/Type /XObject /Subtype /Image /Width ${p.width} /Height ${p.height} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode`));
   });
-  return pdf(bodies);
+  return makePdf(bodies);
 }
 
 async function greyJpeg(file: string, opts: { width?: number; noise?: number; quality?: number } = {}): Promise<{ jpeg: Buffer; width: number; height: number }> {
@@ -122,7 +108,7 @@ async function hundredMegapixelImage(file: string): Promise<void> {
 function millionPagePdf(): Buffer {
   const fanout = 1000;
   const nodes = Array.from({ length: fanout }, (_, i) => i + 4);
-  return pdf([
+  return makePdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     `<< /Type /Pages /Kids [${nodes.map((n) => `${n} 0 R`).join(' ')}] /Count ${fanout * fanout} >>`,
     '<< /Type /Page /Parent 4 0 R /MediaBox [0 0 20 20] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents 1004 0 R >>',
@@ -133,7 +119,7 @@ function millionPagePdf(): Buffer {
 
 function hugeStreamPdf(): Buffer {
   const ops = Buffer.alloc(64 * MiB, '0 0 m 1 1 l S\n');
-  return pdf([
+  return makePdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',

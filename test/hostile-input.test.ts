@@ -29,6 +29,7 @@ import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.ts';
 import {
   entriesUnder, indexRows, killWorker, processFigures, queueEmpty, spawnWorker, tempLeftovers, until, type WorkerProcess,
 } from './helpers/worker-process.ts';
+import { makePdf } from './helpers/make-pdf.ts';
 
 const STATUSES: readonly DocStatus[] = ['ok', 'partial', 'failed', 'unsupported', 'too_large'];
 
@@ -63,27 +64,12 @@ function zipBombDocx(): Uint8Array {
   }, { level: 9 });
 }
 
-/** Builds a PDF from object bodies (object i+1 = bodies[i]) with a correct xref table. */
-function pdf(bodies: Array<string | Buffer>): Buffer {
-  const parts: Buffer[] = [Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
-  let offset = parts[0]!.length;
-  const offsets: number[] = [];
-  bodies.forEach((b, i) => {
-    offsets.push(offset);
-    const buf = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), typeof b === 'string' ? Buffer.from(b, 'latin1') : b, Buffer.from('\nendobj\n')]);
-    parts.push(buf);
-    offset += buf.length;
-  });
-  const xref = `xref\n0 ${bodies.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${bodies.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`));
-  return Buffer.concat(parts);
-}
 
 /** A PDF whose page tree says 1 000 000 pages: 1000 intermediate nodes of 1000 kids, all one tiny page. */
 function millionPagePdf(): Buffer {
   const fanout = 1000;
   const nodes = Array.from({ length: fanout }, (_, i) => i + 4);
-  return pdf([
+  return makePdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     `<< /Type /Pages /Kids [${nodes.map((n) => `${n} 0 R`).join(' ')}] /Count ${fanout * fanout} >>`,
     '<< /Type /Page /Parent 4 0 R /MediaBox [0 0 20 20] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents 1004 0 R >>',
@@ -95,7 +81,7 @@ function millionPagePdf(): Buffer {
 /** One page whose content stream inflates from ~60 KB to 64 MiB of drawing operators. */
 function hugeStreamPdf(): Buffer {
   const ops = Buffer.alloc(64 * 1024 * 1024, '0 0 m 1 1 l S\n');
-  return pdf([
+  return makePdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',
@@ -109,7 +95,7 @@ function streamObject(data: Buffer, extra = ''): Buffer {
 
 /** A small valid text PDF (for the mislabelled-extension case). */
 function textPdf(text: string): Buffer {
-  return pdf([
+  return makePdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents 4 0 R >>',

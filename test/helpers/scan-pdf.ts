@@ -1,6 +1,7 @@
 // Builds a minimal one-page "scanned" PDF: a grey JPEG of an image file painted over the whole page,
 // no text layer — what a scanner writes.
 import sharp from 'sharp';
+import { makePdf } from './make-pdf.ts';
 
 export async function scannedPdf(imagePath: string, opts: { rotate?: number } = {}): Promise<Buffer> {
   const img = sharp(imagePath).rotate(opts.rotate ?? 0).grayscale();
@@ -21,16 +22,5 @@ export async function scannedPdf(imagePath: string, opts: { rotate?: number } = 
       Buffer.from('\nendstream'),
     ]),
   ];
-  const parts: Buffer[] = [Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
-  const offsets: number[] = [];
-  let pos = parts[0]!.length;
-  objects.forEach((body, i) => {
-    const obj = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), body, Buffer.from('\nendobj\n')]);
-    offsets.push(pos);
-    parts.push(obj);
-    pos += obj.length;
-  });
-  const xref = [`xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`, ...offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`)].join('');
-  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${pos}\n%%EOF\n`));
-  return Buffer.concat(parts);
+  return makePdf(objects);
 }
