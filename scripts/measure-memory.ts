@@ -13,12 +13,11 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { DEFAULTS } from '../src/config.ts';
 import { PoolExtractor } from '../src/extract/pool.ts';
 import type { ExtractLimits, ExtractRequest, ExtractResult } from '../src/types.ts';
-import { makePdf } from '../test/helpers/make-pdf.ts';
+import { hugeStreamPdf, makePdf, millionPagePdf, pdfStream } from '../test/helpers/make-pdf.ts';
 
 const MiB = 1024 * 1024;
 const SAMPLE_MS = 50;
@@ -52,9 +51,6 @@ const sampler = setInterval(() => {
 // ---- generated inputs ----
 
 
-function stream(data: Buffer, extra = ''): Buffer {
-  return Buffer.concat([Buffer.from(`<< /Length ${data.length} ${extra} >>\nstream\n`), data, Buffer.from('\nendstream')]);
-}
 
 /** Scanned pages as a scanner writes them (like test/helpers/scan-pdf.ts): one grey JPEG per page, no text layer. */
 function scannedPdf(pages: Array<{ jpeg: Buffer; width: number; height: number; dpi: number }>): Buffer {
@@ -66,8 +62,8 @@ function scannedPdf(pages: Array<{ jpeg: Buffer; width: number; height: number; 
     const h = ((p.height / p.dpi) * 72).toFixed(2);
     const content = Buffer.from(`q ${w} 0 0 ${h} 0 0 cm /Im0 Do Q`);
     bodies.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${w} ${h}] /Resources << /XObject << /Im0 ${o + 2} 0 R >> >> /Contents ${o + 1} 0 R >>`);
-    bodies.push(stream(content));
-    bodies.push(stream(p.jpeg, `/Type /XObject /Subtype /Image /Width ${p.width} /Height ${p.height} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode`));
+    bodies.push(pdfStream(content));
+    bodies.push(pdfStream(p.jpeg, `/Type /XObject /Subtype /Image /Width ${p.width} /Height ${p.height} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode`));
   });
   return makePdf(bodies);
 }
@@ -105,27 +101,7 @@ async function hundredMegapixelImage(file: string): Promise<void> {
     .toFile(file);
 }
 
-function millionPagePdf(): Buffer {
-  const fanout = 1000;
-  const nodes = Array.from({ length: fanout }, (_, i) => i + 4);
-  return makePdf([
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    `<< /Type /Pages /Kids [${nodes.map((n) => `${n} 0 R`).join(' ')}] /Count ${fanout * fanout} >>`,
-    '<< /Type /Page /Parent 4 0 R /MediaBox [0 0 20 20] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents 1004 0 R >>',
-    ...nodes.map(() => `<< /Type /Pages /Parent 2 0 R /Kids [${'3 0 R '.repeat(fanout)}] /Count ${fanout} >>`),
-    stream(Buffer.from('BT /F1 4 Tf 1 1 Td (tiny) Tj ET')),
-  ]);
-}
 
-function hugeStreamPdf(): Buffer {
-  const ops = Buffer.alloc(64 * MiB, '0 0 m 1 1 l S\n');
-  return makePdf([
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',
-    stream(deflateSync(ops, { level: 9 }), '/Filter /FlateDecode'),
-  ]);
-}
 
 // ---- phases ----
 

@@ -29,7 +29,7 @@ import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.ts';
 import {
   entriesUnder, indexRows, killWorker, processFigures, queueEmpty, spawnWorker, tempLeftovers, until, type WorkerProcess,
 } from './helpers/worker-process.ts';
-import { makePdf } from './helpers/make-pdf.ts';
+import { hugeStreamPdf, makePdf, millionPagePdf, pdfStream } from './helpers/make-pdf.ts';
 
 const STATUSES: readonly DocStatus[] = ['ok', 'partial', 'failed', 'unsupported', 'too_large'];
 
@@ -65,33 +65,8 @@ function zipBombDocx(): Uint8Array {
 }
 
 
-/** A PDF whose page tree says 1 000 000 pages: 1000 intermediate nodes of 1000 kids, all one tiny page. */
-function millionPagePdf(): Buffer {
-  const fanout = 1000;
-  const nodes = Array.from({ length: fanout }, (_, i) => i + 4);
-  return makePdf([
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    `<< /Type /Pages /Kids [${nodes.map((n) => `${n} 0 R`).join(' ')}] /Count ${fanout * fanout} >>`,
-    '<< /Type /Page /Parent 4 0 R /MediaBox [0 0 20 20] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents 1004 0 R >>',
-    ...nodes.map(() => `<< /Type /Pages /Parent 2 0 R /Kids [${'3 0 R '.repeat(fanout)}] /Count ${fanout} >>`),
-    streamObject(Buffer.from('BT /F1 4 Tf 1 1 Td (tiny) Tj ET')),
-  ]);
-}
 
-/** One page whose content stream inflates from ~60 KB to 64 MiB of drawing operators. */
-function hugeStreamPdf(): Buffer {
-  const ops = Buffer.alloc(64 * 1024 * 1024, '0 0 m 1 1 l S\n');
-  return makePdf([
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',
-    streamObject(deflateSync(ops, { level: 9 }), '/Filter /FlateDecode'),
-  ]);
-}
 
-function streamObject(data: Buffer, extra = ''): Buffer {
-  return Buffer.concat([Buffer.from(`<< /Length ${data.length} ${extra} >>\nstream\n`), data, Buffer.from('\nendstream')]);
-}
 
 /** A small valid text PDF (for the mislabelled-extension case). */
 function textPdf(text: string): Buffer {
@@ -99,7 +74,7 @@ function textPdf(text: string): Buffer {
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents 4 0 R >>',
-    streamObject(Buffer.from(`BT /F1 24 Tf 72 700 Td (${text}) Tj ET`)),
+    pdfStream(Buffer.from(`BT /F1 24 Tf 72 700 Td (${text}) Tj ET`)),
   ]);
 }
 
