@@ -89,8 +89,9 @@ export class Pipeline {
       queues.extract.close(),
     );
     const extract = runStage(queues.extract, opts.extractConcurrency, extractHandler(ctx, budget, new ByteBudget(opts.extractBytesBudget), queues.index), onError);
-    const index = Promise.all([download, extract]).then(() => queues.index.close());
-    const indexed = Promise.all([runIndex(ctx, queues.index), index]);
+    // Both download (removes, too-large) and extract feed the index queue: close it when both are done.
+    const indexInputDone = Promise.all([download, extract]).then(() => queues.index.close());
+    const indexed = Promise.all([runIndex(ctx, queues.index), indexInputDone]);
     const deleted = runDelete(ctx, queues.delete);
     this.#deleted = deleted;
     this.#done = (async () => {

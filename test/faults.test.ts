@@ -24,6 +24,7 @@ import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.ts';
 import { startOpenSearchDouble, type OpenSearchDouble } from './helpers/opensearch-double.ts';
 import { parsePromText, type Samples } from './helpers/prom-text.ts';
 import { TextExtractor } from './helpers/fakes.ts';
+import { queueEmpty as fixtureQueueEmpty, until as untilTrue } from './helpers/wait.ts';
 
 let fx: SqsS3Fixture;
 let proxy: FaultProxy;
@@ -116,18 +117,13 @@ function mb(n: number): string {
   return (n / 1024 / 1024).toFixed(0);
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 40_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for: ${what}`);
+/** Faults slow things down: a longer default wait. */
+function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 40_000): Promise<void> {
+  return untilTrue(what, check, timeoutMs, 50);
 }
 
-async function queueEmpty(): Promise<boolean> {
-  const c = await fx.queueCounts();
-  return c.visible === 0 && c.inFlight === 0 && c.delayed === 0;
+function queueEmpty(): Promise<boolean> {
+  return fixtureQueueEmpty(fx);
 }
 
 async function sqliteIndex(): Promise<SqliteIndex> {

@@ -15,6 +15,7 @@ import { silentLogger } from '../src/log.ts';
 import { noTelemetry } from '../src/telemetry.ts';
 import { startSqsS3Fixture, type SqsS3Fixture } from './helpers/fauxqs.ts';
 import { TextExtractor } from './helpers/fakes.ts';
+import { queueEmpty as fixtureQueueEmpty, until } from './helpers/wait.ts';
 
 let fx: SqsS3Fixture;
 let tmp: string;
@@ -55,18 +56,8 @@ async function startWorker(index: SqliteIndex, o: Partial<PipelineOptions> = {})
   };
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for: ${what}`);
-}
-
-async function queueEmpty(): Promise<boolean> {
-  const c = await fx.queueCounts();
-  return c.visible === 0 && c.inFlight === 0 && c.delayed === 0;
+function queueEmpty(): Promise<boolean> {
+  return fixtureQueueEmpty(fx);
 }
 
 test('every message form and awkward key is indexed, and each message is deleted only then', async () => {

@@ -226,19 +226,7 @@ export function processFigures(pid: number): { rssBytes: number; fds: number } |
   }
 }
 
-export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 100): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-}
-
-export async function queueEmpty(fx: SqsS3Fixture): Promise<boolean> {
-  const c = await fx.queueCounts();
-  return c.visible === 0 && c.inFlight === 0 && c.delayed === 0;
-}
+export { queueEmpty, until } from './wait.ts';
 
 /**
  * The OCR module's per-user folder of symlinks to the installed language data (src/extract/ocr.ts,
