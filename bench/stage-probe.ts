@@ -104,8 +104,8 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
       return { download: m };
     }
     case 'extract': {
-      const { createExtractor } = await import('../src/extract/pool.ts');
-      const extractor: Extractor = createExtractor(config, (await import('../src/telemetry.ts')).noTelemetry);
+      const { createExtractor } = await import('../src/pool/extract-pool.ts');
+      const extractor: Extractor = createExtractor(config, (await import('../src/telemetry/telemetry.ts')).noTelemetry);
       const t0 = performance.now();
       await waitWarm(extractor, 180_000);
       const warmMs = Math.round(performance.now() - t0);
@@ -137,8 +137,8 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
     }
     case 'ocr': {
       // One page at a time, so each figure is the cost of one page on one thread.
-      const { createExtractor } = await import('../src/extract/pool.ts');
-      const extractor: Extractor = createExtractor(config, (await import('../src/telemetry.ts')).noTelemetry);
+      const { createExtractor } = await import('../src/pool/extract-pool.ts');
+      const extractor: Extractor = createExtractor(config, (await import('../src/telemetry/telemetry.ts')).noTelemetry);
       const t0 = performance.now();
       await waitWarm(extractor, 180_000);
       const out: OcrProbeResult = [];

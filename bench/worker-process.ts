@@ -7,13 +7,13 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/telemetry/log.ts';
 import { Pipeline } from '../src/pipeline.ts';
-import { openIndex, openThumbnails, pipelineOptions } from '../src/app.ts';
+import { openIndex, openThumbnails, pipelineOptions } from '../src/wiring.ts';
 import { createAwsClients } from '../src/adapters/aws-clients.ts';
 import { SqsJobSource } from '../src/adapters/sqs-source.ts';
 import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
-import { PrometheusTelemetry } from '../src/metrics.ts';
+import { PrometheusTelemetry } from '../src/telemetry/metrics.ts';
 import type { Extractor } from '../src/types.ts';
 import { BusyGauge, CountingIndex, NoopExtractor, countingTelemetry, newCounts } from './counting.ts';
 import { runSeedLoop } from './seed-loop.ts';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const thumbnails = await openThumbnails(config, undefined);
 
   const warm0 = performance.now();
-  const pool: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../src/extract/pool.ts')).createExtractor(config, telemetry);
+  const pool: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../src/pool/extract-pool.ts')).createExtractor(config, telemetry);
   await waitWarm(pool, 180_000);
   const extractor = new BusyGauge(pool, config.pool.size);
   const warmMs = performance.now() - warm0;

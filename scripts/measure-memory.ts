@@ -15,13 +15,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { DEFAULTS } from '../src/config.ts';
-import { PoolExtractor } from '../src/extract/pool.ts';
+import { PoolExtractor } from '../src/pool/extract-pool.ts';
 import type { ExtractLimits, ExtractRequest, ExtractResult } from '../src/types.ts';
 import { hugeStreamPdf, makePdf, millionPagePdf, pdfStream } from '../test/helpers/make-pdf.ts';
 
 const MiB = 1024 * 1024;
 const SAMPLE_MS = 50;
-const corpus = fileURLToPath(new URL('../../shared/corpus/', import.meta.url));
+const corpus = fileURLToPath(new URL('../../shared/corpus', import.meta.url));
 const ocrDir = path.join(corpus, 'ocr');
 const pdfDir = path.join(corpus, 'pdfjs');
 const TEXT_PDFS = ['tracemonkey.pdf', 'issue19971.pdf', 'issue6387.pdf', 'issue8570.pdf', 'javauninstall-7r.pdf', 'file_pdfjs_test.pdf', 'xfa_filled_imm1344e.pdf', 'bug1978317.pdf'];

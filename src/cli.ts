@@ -7,10 +7,10 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, parseIndexUrl, type Config } from './config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger } from './telemetry/log.ts';
 import { runIndexCommand } from './commands/index-files.ts';
 import { runWorker } from './commands/run.ts';
-import { openLocalIndex } from './app.ts';
+import { openLocalIndex } from './wiring.ts';
 
 const USAGE = `usage: filesearch-worker <command>
 

@@ -11,10 +11,10 @@
 import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Channel } from './channel.ts';
+import { Channel } from './flow/channel.ts';
 import { RetryableError, errorMessage } from './errors.ts';
-import { Settler } from './settle.ts';
-import { ByteBudget, runStage } from './stage.ts';
+import { Settler } from './flow/settle.ts';
+import { ByteBudget, runStage } from './flow/stage.ts';
 import type { PipelineDeps, PipelineOptions, StageContext } from './stages/context.ts';
 import { runDelete } from './stages/delete.ts';
 import { downloadHandler } from './stages/download.ts';
@@ -22,7 +22,7 @@ import { extractHandler } from './stages/extract.ts';
 import { runIndex } from './stages/index.ts';
 import { runReceive } from './stages/receive.ts';
 import type { Lease } from './types.ts';
-import type { Task } from './work.ts';
+import type { Task } from './flow/work.ts';
 
 export type { PipelineDeps, PipelineOptions } from './stages/context.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Channel, ChannelClosedError } from '../src/channel.ts';
-import { batches } from '../src/batch.ts';
+import { Channel, ChannelClosedError } from '../src/flow/channel.ts';
+import { batches } from '../src/flow/batch.ts';
 
 test('push waits while the channel is full and resumes when an item is taken', async () => {
   const ch = new Channel<number>('t', 2);

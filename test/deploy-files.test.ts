@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { PrometheusTelemetry, STAGE_NAMES } from '../src/metrics.ts';
+import { PrometheusTelemetry, STAGE_NAMES } from '../src/telemetry/metrics.ts';
 import { DEFAULTS, loadConfig, parseIndexUrl, parseThumbnailUrl } from '../src/config.ts';
 
 const root = new URL('../', import.meta.url);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { messageOutcomeFields, outcomeLevel } from '../src/log-fields.ts';
+import { messageOutcomeFields, outcomeLevel } from '../src/telemetry/log-fields.ts';
 
 describe('messageOutcomeFields', () => {
   it('names the message, its one source, status and per-stage ms in stage order', () => {

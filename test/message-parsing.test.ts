@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MalformedMessageError } from '../src/errors.ts';
-import { parseMessageBody, jsonDepth } from '../src/events.ts';
+import { parseMessageBody, jsonDepth } from '../src/adapters/s3-events.ts';
 import { encodeS3EventKey, s3EventNotification, snsEnvelope } from './helpers/fauxqs.ts';
 
 /** One S3 notification record with the key exactly as given (already encoded the S3 way). */

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../src/config.ts';
-import { OcrEngine, prepareForOcr } from '../src/extract/ocr.ts';
+import { OcrEngine, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
 import { cer } from './helpers/cer.ts';
 
-const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
+const corpus = new URL('../../shared/corpus', import.meta.url).pathname;
 const ocrDir = path.join(corpus, 'ocr');
 const skip = existsSync(ocrDir) ? false : 'shared corpus absent (../shared/corpus/ocr)';
 
@@ -50,8 +50,8 @@ describe('OCR accuracy on corpus/ocr', { skip }, () => {
   });
 
   test('a rendered Japanese page reads back without spaces between characters', { skip: existsSync(path.join(corpus, 'pdfjs', 'issue8570.pdf')) ? false : 'corpus/pdfjs absent' }, async () => {
-    const { extractPdf } = await import('../src/extract/pdf.ts');
-    const { Deadline } = await import('../src/extract/result.ts');
+    const { extractPdf } = await import('../src/workers/extract/pdf.ts');
+    const { Deadline } = await import('../src/workers/extract/result.ts');
     const limits = { maxOcrPages: 1, maxChars: 100_000, docTimeoutMs: 60_000, pageTimeoutMs: 60_000, maxPixels: 100_000_000 };
     const file = path.join(corpus, 'pdfjs', 'issue8570.pdf');
     const layer = await extractPdf(file, { limits, deadline: new Deadline(60_000), ocr: { prepare: () => assert.fail(), read: () => assert.fail() }, wantThumbnail: false });

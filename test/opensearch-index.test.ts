@@ -6,7 +6,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { OpenSearchIndex, sequencerVersion, TEXT_ANALYZER, type OpenSearchIndexOptions } from '../src/adapters/opensearch-index.ts';
 import { IndexRejectedError, RetryableError } from '../src/errors.ts';
 import { compareSequencers, documentId, sourceOf } from '../src/ids.ts';
-import { noTelemetry, type Telemetry } from '../src/telemetry.ts';
+import { noTelemetry, type Telemetry } from '../src/telemetry/telemetry.ts';
 import type { IndexDocument, IndexItemResult, IndexOp } from '../src/types.ts';
 import { startOpenSearchDouble, type OpenSearchDouble } from './helpers/opensearch-double.ts';
 

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOpsServer, type OpsServer } from '../src/http-server.ts';
-import { PrometheusTelemetry } from '../src/metrics.ts';
-import { silentLogger } from '../src/log.ts';
+import { startOpsServer, type OpsServer } from '../src/telemetry/ops-server.ts';
+import { PrometheusTelemetry } from '../src/telemetry/metrics.ts';
+import { silentLogger } from '../src/telemetry/log.ts';
 import { parsePromText } from './helpers/prom-text.ts';
 
 /** Keeps the event loop busy for `ms` without yielding (a synchronous stall). */

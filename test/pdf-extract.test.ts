@@ -4,14 +4,14 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { extractPdf } from '../src/extract/pdf.ts';
-import type { OcrRunner } from '../src/extract/pdf.ts';
-import { OcrEngine, prepareForOcr } from '../src/extract/ocr.ts';
-import { Deadline } from '../src/extract/result.ts';
+import { extractPdf } from '../src/workers/extract/pdf.ts';
+import type { OcrRunner } from '../src/workers/extract/pdf.ts';
+import { OcrEngine, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
+import { Deadline } from '../src/workers/extract/result.ts';
 import type { ExtractLimits } from '../src/types.ts';
 import { scannedPdf } from './helpers/scan-pdf.ts';
 
-const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
+const corpus = new URL('../../shared/corpus', import.meta.url).pathname;
 const pdfjs = path.join(corpus, 'pdfjs');
 const skip = existsSync(pdfjs) ? false : 'shared corpus absent (../shared/corpus/pdfjs)';
 

@@ -9,7 +9,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { S3BlobStore, type S3Sender } from '../src/adapters/s3-blob-store.ts';
 import { S3ThumbnailSink } from '../src/adapters/s3-thumbnail-sink.ts';
 import { NotFoundError, RetryableError, StaleEventError, TooLargeError } from '../src/errors.ts';
-import { noTelemetry, type Telemetry } from '../src/telemetry.ts';
+import { noTelemetry, type Telemetry } from '../src/telemetry/telemetry.ts';
 import { startSqsS3Fixture, type SqsS3Fixture } from './helpers/fauxqs.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

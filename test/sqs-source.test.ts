@@ -12,7 +12,7 @@ import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
 import { SqsJobSource, type SqsJobSourceOptions, type SqsSender } from '../src/adapters/sqs-source.ts';
 import { loadConfig } from '../src/config.ts';
 import { MalformedMessageError } from '../src/errors.ts';
-import { noTelemetry, type Telemetry } from '../src/telemetry.ts';
+import { noTelemetry, type Telemetry } from '../src/telemetry/telemetry.ts';
 import type { Delivery, Lease } from '../src/types.ts';
 import { startSqsS3Fixture, type SqsS3Fixture } from './helpers/fauxqs.ts';
 

@@ -33,8 +33,8 @@
 // id has already succeeded.
 import { Client, type API } from '@opensearch-project/opensearch';
 import { ConfigError, IndexRejectedError, RetryableError, WorkerError, errorMessage } from '../errors.ts';
-import { silentLogger, type Logger } from '../log.ts';
-import { noTelemetry, type Telemetry } from '../telemetry.ts';
+import { silentLogger, type Logger } from '../telemetry/log.ts';
+import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { IndexItemResult, IndexOp, SearchIndex } from '../types.ts';
 
 export type OpenSearchIndexOptions = {

@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type GetObjectCommandOutput, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { classify, errorMessage, NotFoundError, RetryableError, TooLargeError, WorkerError } from '../errors.ts';
-import { noTelemetry, type Telemetry } from '../telemetry.ts';
+import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { BlobStore, DownloadOptions, LocalFile, ObjectRef } from '../types.ts';
 
 /** The one method used from S3Client, so tests can hand in a stub. */

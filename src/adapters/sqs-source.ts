@@ -13,7 +13,7 @@
 //     caller may retry the ack.
 // Acking or releasing a lease that has already ended is a no-op.
 // Telemetry here covers the heartbeat only; receive/delete/release counts belong to the stages that
-// call this source (src/stages/receive.ts, delete.ts, src/settle.ts), so nothing is counted twice.
+// call this source (src/stages/receive.ts, delete.ts, src/flow/settle.ts), so nothing is counted twice.
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -25,9 +25,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classify, errorMessage, MalformedMessageError, type WorkerError } from '../errors.ts';
-import { parseMessageBody } from '../events.ts';
-import { silentLogger, type Logger } from '../log.ts';
-import { noTelemetry, type Telemetry } from '../telemetry.ts';
+import { parseMessageBody } from './s3-events.ts';
+import { silentLogger, type Logger } from '../telemetry/log.ts';
+import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { AckResult, Delivery, JobSource, Lease } from '../types.ts';
 
 /** The one method used from SQSClient, so tests can hand in a stub. */

@@ -1,17 +1,17 @@
 // `index <paths...>`: the same stages over local files, into the SQLite index. A progress line on a
 // terminal; a summary at the end.
 import type { Config } from '../config.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../telemetry/log.ts';
 import { Pipeline } from '../pipeline.ts';
-import { defaultThumbnailDir, openThumbnails, pipelineOptions } from '../app.ts';
+import { defaultThumbnailDir, openThumbnails, pipelineOptions } from '../wiring.ts';
 import { DirectorySource } from '../adapters/directory-source.ts';
 import { FileBlobStore } from '../adapters/file-blob-store.ts';
 import { SqliteIndex } from '../adapters/sqlite-index.ts';
 import { documentId } from '../ids.ts';
-import { createExtractor } from '../extract/pool.ts';
-import { PrometheusTelemetry } from '../metrics.ts';
-import { startOpsServer, type OpsServer } from '../http-server.ts';
-import { noTelemetry, type Telemetry } from '../telemetry.ts';
+import { createExtractor } from '../pool/extract-pool.ts';
+import { PrometheusTelemetry } from '../telemetry/metrics.ts';
+import { startOpsServer, type OpsServer } from '../telemetry/ops-server.ts';
+import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { DocStatus } from '../types.ts';
 
 export type IndexCommandOptions = { paths: string[]; db: string; serveMetrics: boolean; thumbnails: boolean };

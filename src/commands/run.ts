@@ -1,15 +1,15 @@
 // `run`: the SQS consumer. SIGTERM/SIGINT stop receiving and drain within the shutdown deadline,
 // releasing what did not finish; a second signal exits at once.
 import type { Config } from '../config.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../telemetry/log.ts';
 import { Pipeline } from '../pipeline.ts';
-import { openIndex, openThumbnails, pipelineOptions } from '../app.ts';
+import { openIndex, openThumbnails, pipelineOptions } from '../wiring.ts';
 import { createAwsClients } from '../adapters/aws-clients.ts';
 import { SqsJobSource } from '../adapters/sqs-source.ts';
 import { S3BlobStore } from '../adapters/s3-blob-store.ts';
-import { createExtractor } from '../extract/pool.ts';
-import { PrometheusTelemetry } from '../metrics.ts';
-import { startOpsServer } from '../http-server.ts';
+import { createExtractor } from '../pool/extract-pool.ts';
+import { PrometheusTelemetry } from '../telemetry/metrics.ts';
+import { startOpsServer } from '../telemetry/ops-server.ts';
 
 export async function runWorker(config: Config, logger: Logger): Promise<number> {
   if (!config.queue.url) {

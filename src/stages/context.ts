@@ -1,8 +1,8 @@
 // What every stage is given: the adapters, options and the settle function. Stages never import an SDK.
-import type { Logger } from '../log.ts';
-import type { Telemetry } from '../telemetry.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { BlobStore, Extractor, ExtractLimits, JobSource, SearchIndex, ThumbnailSink } from '../types.ts';
-import type { Settler } from '../settle.ts';
+import type { Settler } from '../flow/settle.ts';
 
 export type PipelineOptions = {
   receiveBatch: number;

@@ -1,8 +1,8 @@
 // Delete: acks settled messages in batches of up to 10, flushed by count or a short timer. Entries that
 // fail are retried a few times; a message whose delete still fails reappears after its visibility
 // timeout and is processed again (indexing is idempotent).
-import { batches } from '../batch.ts';
-import type { Channel } from '../channel.ts';
+import { batches } from '../flow/batch.ts';
+import type { Channel } from '../flow/channel.ts';
 import type { Lease } from '../types.ts';
 import { type StageContext, seconds } from './context.ts';
 

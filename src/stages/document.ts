@@ -1,7 +1,7 @@
 // Builds the document the index stores from what the earlier stages learned about a task.
 import { nameOf, sourceOf } from '../ids.ts';
 import type { DocStatus, ExtractResult, IndexDocument } from '../types.ts';
-import type { Task } from '../work.ts';
+import type { Task } from '../flow/work.ts';
 
 function base(task: Task): Omit<IndexDocument, 'contentType' | 'size' | 'status' | 'text' | 'truncated' | 'pages' | 'ocrPages'> {
   const ref = task.spec.ref;

@@ -3,9 +3,9 @@
 // Gone or changed objects finish the task with nothing indexed; too-large objects are indexed by
 // name with status too_large, without their body.
 import { type WorkerError, TooLargeError, classify } from '../errors.ts';
-import type { Channel } from '../channel.ts';
-import type { ByteBudget } from '../stage.ts';
-import type { Task } from '../work.ts';
+import type { Channel } from '../flow/channel.ts';
+import type { ByteBudget } from '../flow/stage.ts';
+import type { Task } from '../flow/work.ts';
 import { metadataDocument } from './document.ts';
 import { type StageContext, seconds } from './context.ts';
 

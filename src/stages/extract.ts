@@ -1,12 +1,12 @@
 // Extract: hands the file to the CPU pool (by path; only clonable data crosses the thread boundary),
 // stores the thumbnail, builds the document, then frees the temp file and its download budget.
 import { RetryableError, errorMessage } from '../errors.ts';
-import type { Channel } from '../channel.ts';
-import type { ByteBudget } from '../stage.ts';
+import type { Channel } from '../flow/channel.ts';
+import type { ByteBudget } from '../flow/stage.ts';
 import type { DocStatus, ExtractResult } from '../types.ts';
-import type { StageOutcome } from '../telemetry.ts';
+import type { StageOutcome } from '../telemetry/telemetry.ts';
 import { nameOf } from '../ids.ts';
-import type { Task } from '../work.ts';
+import type { Task } from '../flow/work.ts';
 import { extractedDocument, metadataDocument } from './document.ts';
 import { type StageContext, seconds } from './context.ts';
 

@@ -1,10 +1,10 @@
 // Index: batches upserts and removes by count, bytes and time, writes each batch, and finishes every
 // task with its own outcome (the index reports one result per op).
-import { batches } from '../batch.ts';
-import type { Channel } from '../channel.ts';
+import { batches } from '../flow/batch.ts';
+import type { Channel } from '../flow/channel.ts';
 import { RetryableError, errorMessage } from '../errors.ts';
 import type { IndexItemResult } from '../types.ts';
-import type { Task } from '../work.ts';
+import type { Task } from '../flow/work.ts';
 import { type StageContext, seconds } from './context.ts';
 
 function opBytes(task: Task): number {

@@ -1,8 +1,8 @@
 // Receive: long-polls the source with several pollers and turns each delivery into tasks. A poller waits
 // for room in the download queue before it polls again, so a busy pipeline stops taking messages.
-import { ChannelClosedError, type Channel } from '../channel.ts';
+import { ChannelClosedError, type Channel } from '../flow/channel.ts';
 import { documentId, sourceOf } from '../ids.ts';
-import { newMessageState, type Task } from '../work.ts';
+import { newMessageState, type Task } from '../flow/work.ts';
 import { type StageContext, seconds } from './context.ts';
 
 export async function runReceive(ctx: StageContext, out: Channel<Task>, signal: AbortSignal): Promise<void> {

@@ -5,16 +5,16 @@
 import { workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { ExtractRequest, ExtractResult } from '../types.ts';
-import { contentTypeOf, detectKind } from '../extract/detect.ts';
-import { extractDocument } from '../extract/documents.ts';
-import { extractImage } from '../extract/image.ts';
-import { ocrEngineFor, prepareForOcr, prepareLangDir } from '../extract/ocr.ts';
-import type { OcrEngine, OcrImage, OcrSource } from '../extract/ocr.ts';
-import { extractPdf } from '../extract/pdf.ts';
-import type { OcrRunner } from '../extract/pdf.ts';
-import { openGate, RasterGate } from '../extract/raster-gate.ts';
-import type { Gate } from '../extract/raster-gate.ts';
-import { Deadline, truncate } from '../extract/result.ts';
+import { contentTypeOf, detectKind } from './extract/detect.ts';
+import { extractDocument } from './extract/documents.ts';
+import { extractImage } from './extract/image.ts';
+import { ocrEngineFor, prepareForOcr, prepareLangDir } from './ocr/tesseract-wasm.ts';
+import type { OcrEngine, OcrImage, OcrSource } from './ocr/tesseract-wasm.ts';
+import { extractPdf } from './extract/pdf.ts';
+import type { OcrRunner } from './extract/pdf.ts';
+import { openGate, RasterGate } from './raster-gate.ts';
+import type { Gate } from './raster-gate.ts';
+import { Deadline, truncate } from './extract/result.ts';
 
 /** Set by the pool through piscina's workerData. */
 export type ExtractWorkerData = {

@@ -9,7 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { SqsS3Fixture } from './fauxqs.ts';
 import { parsePromText, type Samples } from './prom-text.ts';
 
-const PROJECT = new URL('../../', import.meta.url).pathname;
+const PROJECT = new URL('../..', import.meta.url).pathname;
 
 export type WorkerExit = { code: number | null; signal: NodeJS.Signals | null };
 
@@ -229,7 +229,7 @@ export function processFigures(pid: number): { rssBytes: number; fds: number } |
 export { queueEmpty, until } from './wait.ts';
 
 /**
- * The OCR module's per-user folder of symlinks to the installed language data (src/extract/ocr.ts,
+ * The OCR module's per-user folder of symlinks to the installed language data (src/workers/ocr/tesseract-wasm.ts,
  * prepareLangDir): a deliberate cache in TMPDIR that holds no document data. Temp checks ignore it.
  */
 export const LANGDATA_CACHE = /^filesearch-langdata-[^/]+(\/|\/[^/]+\.traineddata\.gz)$/;

@@ -2,7 +2,7 @@
 // word-extractor, txt/csv/md decoded directly. Runs inside a pool worker thread, so it never throws for a
 // bad file: it returns a status and an error in plain words.
 import { open, readFile } from 'node:fs/promises';
-import type { DocStatus, ExtractLimits } from '../types.ts';
+import type { DocStatus, ExtractLimits } from '../../types.ts';
 import type { FileKind } from './detect.ts';
 import { DEFAULT_DOCUMENT_BOUNDS } from './document-bounds.ts';
 import type { DocumentBounds } from './document-bounds.ts';

@@ -1,8 +1,8 @@
 // What the pipeline reports as it runs. Stages and adapters call these methods; the Prometheus
-// implementation (src/metrics.ts) turns them into counters and histograms. Gauges that can be read
+// implementation (src/telemetry/metrics.ts) turns them into counters and histograms. Gauges that can be read
 // on demand (queue depth, leases in flight, pool use) are registered once as callbacks and read only
 // at scrape time, so the hot path pays for counters alone.
-import type { DocStatus } from './types.ts';
+import type { DocStatus } from '../types.ts';
 
 export type StageName = 'receive' | 'download' | 'extract' | 'index' | 'delete';
 export type StageOutcome = 'ok' | 'retry' | 'failed' | 'skipped';

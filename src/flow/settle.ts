@@ -2,11 +2,11 @@
 // if a task failed in a way a retry can help, released with a backoff from its receive count.
 // Malformed messages are released too (never deleted), so the redrive policy moves them to the DLQ.
 import type { Channel } from './channel.ts';
-import type { WorkerError } from './errors.ts';
-import type { Logger } from './log.ts';
-import type { Telemetry } from './telemetry.ts';
-import type { DocStatus, JobSource, Lease } from './types.ts';
-import { type MessageOutcome, type MessageStatus, messageOutcomeFields } from './log-fields.ts';
+import type { WorkerError } from '../errors.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Telemetry } from '../telemetry/telemetry.ts';
+import type { DocStatus, JobSource, Lease } from '../types.ts';
+import { type MessageOutcome, type MessageStatus, messageOutcomeFields } from '../telemetry/log-fields.ts';
 
 const DOC_STATUSES = new Set<string>(['ok', 'partial', 'failed', 'unsupported', 'too_large']);
 function isDocStatus(s: string): s is DocStatus {

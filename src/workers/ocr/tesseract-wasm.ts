@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createWorker, OEM, PSM } from 'tesseract.js';
 import type { Worker as TesseractWorker } from 'tesseract.js';
-import { removeCjkSpaces, tidyText, withTimeout, DeadlineError } from './result.ts';
+import { removeCjkSpaces, tidyText, withTimeout, DeadlineError } from '../extract/result.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -5,11 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import type { ExtractLimits, ExtractResult } from '../types.ts';
-import type { OcrImage, OcrPage, OcrSource } from './ocr.ts';
+import type { ExtractLimits, ExtractResult } from '../../types.ts';
+import type { OcrImage, OcrPage, OcrSource } from '../ocr/tesseract-wasm.ts';
 import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, TextBudget, tidyText, withTimeout } from './result.ts';
-import { MAX_OCR_PIXELS, OCR_DPI } from './ocr.ts';
-import type { Release } from './raster-gate.ts';
+import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/tesseract-wasm.ts';
+import type { Release } from '../raster-gate.ts';
 import { thumbnailFromRaw } from './thumbnail.ts';
 
 const require = createRequire(import.meta.url);

@@ -4,11 +4,11 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.ts';
-import type { Telemetry } from '../telemetry.ts';
-import { noTelemetry } from '../telemetry.ts';
+import type { Telemetry } from '../telemetry/telemetry.ts';
+import { noTelemetry } from '../telemetry/telemetry.ts';
 import type { ExtractRequest, ExtractResult, Extractor, ExtractorStats } from '../types.ts';
-import { contentTypeOf, extensionOf } from './detect.ts';
-import { RasterGate } from './raster-gate.ts';
+import { contentTypeOf, extensionOf } from '../workers/extract/detect.ts';
+import { RasterGate } from '../workers/raster-gate.ts';
 import type { ExtractWorkerData } from '../workers/extract-worker.ts';
 
 export type PoolOptions = {

@@ -3,9 +3,9 @@
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { parseIndexUrl, parseThumbnailUrl } from './config.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from './telemetry/log.ts';
 import type { PipelineOptions } from './pipeline.ts';
-import type { Telemetry } from './telemetry.ts';
+import type { Telemetry } from './telemetry/telemetry.ts';
 import type { SearchIndex, ThumbnailSink, QueryableIndex } from './types.ts';
 import { SqliteIndex } from './adapters/sqlite-index.ts';
 import { DirThumbnailSink } from './adapters/dir-thumbnail-sink.ts';

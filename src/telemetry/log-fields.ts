@@ -2,7 +2,7 @@
 // `logger[outcomeLevel(o.status)](messageOutcomeFields(o), 'message done')`. The input type has no
 // room for receipt handles, credentials or document text, so they cannot end up in the line.
 import type { StageName } from './telemetry.ts';
-import type { DocStatus } from './types.ts';
+import type { DocStatus } from '../types.ts';
 
 /** How a message ended: deleted after its work was done, or given back to the queue and why. */
 export type MessageStatus = 'deleted' | 'retry' | 'malformed' | 'shutdown' | 'delete_failed';

@@ -3,10 +3,10 @@
 import { open, readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
-import type { DocStatus, ExtractLimits, ExtractResult } from '../types.ts';
+import type { DocStatus, ExtractLimits, ExtractResult } from '../../types.ts';
 import { imageFormatOf } from './detect.ts';
 import type { ImageFormat } from './detect.ts';
-import type { OcrImage, OcrSource } from './ocr.ts';
+import type { OcrImage, OcrSource } from '../ocr/tesseract-wasm.ts';
 import type { OcrRunner } from './pdf.ts';
 import { Deadline, Problems, TextBudget } from './result.ts';
 import { thumbnailFromFile, thumbnailFromRaw } from './thumbnail.ts';

@@ -1,6 +1,6 @@
 // The units that flow through the stages: a message (one lease, settled once) and its tasks (one per job).
-import type { WorkerError } from './errors.ts';
-import type { ExtractResult, IndexDocument, IndexOp, JobSpec, Lease, LocalFile } from './types.ts';
+import type { WorkerError } from '../errors.ts';
+import type { ExtractResult, IndexDocument, IndexOp, JobSpec, Lease, LocalFile } from '../types.ts';
 
 export type TaskOutcome = 'ok' | 'skipped' | 'failed';
 

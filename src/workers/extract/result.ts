@@ -1,5 +1,5 @@
 // Small helpers shared by the extractors: text limits, CJK spacing, status merging, deadlines.
-import type { DocStatus } from '../types.ts';
+import type { DocStatus } from '../../types.ts';
 
 // Han, Hiragana, Katakana (incl. half-width), CJK punctuation and full-width forms.
 const CJK = '\\u3000-\\u303f\\u3040-\\u309f\\u30a0-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\uff00-\\uffef';

@@ -8,8 +8,8 @@
 //   - s3:TestEvent (sent when a notification is configured) and SNS confirmations: no jobs.
 // Anything else throws MalformedMessageError saying what was wrong; the redrive policy then moves the
 // message to the DLQ. One bad record fails the whole message so that nothing is dropped silently.
-import { MalformedMessageError } from './errors.ts';
-import type { JobAction, JobSpec, ObjectRef } from './types.ts';
+import { MalformedMessageError } from '../errors.ts';
+import type { JobAction, JobSpec, ObjectRef } from '../types.ts';
 
 export type ParseLimits = {
   /** Largest body accepted, bytes (UTF-8). */
