@@ -92,7 +92,9 @@ export interface ThumbnailSink {
   put(docId: string, webp: Uint8Array): Promise<string>;
 }
 
-export type DocStatus = 'ok' | 'partial' | 'failed' | 'unsupported' | 'too_large';
+/** How a document ended, best first. */
+export const DOC_STATUSES = ['ok', 'partial', 'failed', 'unsupported', 'too_large'] as const;
+export type DocStatus = (typeof DOC_STATUSES)[number];
 
 export type ExtractLimits = {
   /** Max pages OCR'd per document. */

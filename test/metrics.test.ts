@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PrometheusTelemetry, STAGE_NAMES, STAGE_OUTCOMES, DOC_STATUSES, RELEASE_REASONS, BULK_OUTCOMES } from '../src/telemetry/metrics.ts';
+import { PrometheusTelemetry, STAGE_NAMES, STAGE_OUTCOMES, RELEASE_REASONS, BULK_OUTCOMES } from '../src/telemetry/metrics.ts';
+import { DOC_STATUSES } from '../src/types.ts';
 import { parsePromText } from './helpers/prom-text.ts';
 
 async function scrape(t: PrometheusTelemetry) {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { extractPdf } from '../src/workers/extract/pdf.ts';
-import type { OcrRunner } from '../src/workers/extract/pdf.ts';
+import type { OcrRunner } from '../src/workers/ocr/engine.ts';
 import { OcrEngine, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
 import { Deadline } from '../src/workers/extract/result.ts';
 import type { ExtractLimits } from '../src/types.ts';

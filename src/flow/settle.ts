@@ -5,14 +5,13 @@ import type { Channel } from './channel.ts';
 import type { WorkerError } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
-import type { DocStatus, JobSource, Lease } from '../types.ts';
+import { DOC_STATUSES, type DocStatus, type JobSource, type Lease } from '../types.ts';
 import { type MessageOutcome, type MessageStatus, messageOutcomeFields } from '../telemetry/log-fields.ts';
-
-const DOC_STATUSES = new Set<string>(['ok', 'partial', 'failed', 'unsupported', 'too_large']);
-function isDocStatus(s: string): s is DocStatus {
-  return DOC_STATUSES.has(s);
-}
 import { type MessageState, type Task, type TaskOutcome, retryDelaySeconds, worse } from './work.ts';
+
+function isDocStatus(s: string): s is DocStatus {
+  return (DOC_STATUSES as readonly string[]).includes(s);
+}
 
 export type SettlerOptions = { retryBaseSeconds: number; retryMaxSeconds: number };
 
@@ -24,7 +23,6 @@ export class Settler {
   #opts: SettlerOptions;
   /** Messages received and not yet settled: released at the shutdown deadline. */
   readonly open = new Set<MessageState>();
-  #idleWaiters: Array<() => void> = [];
 
   constructor(source: JobSource, deletes: Channel<Lease>, telemetry: Telemetry, logger: Logger, opts: SettlerOptions) {
     this.#source = source;
@@ -95,15 +93,7 @@ export class Settler {
       }
     } catch (e) {
       this.#logger.warn({ messageId: msg.lease.id, err: String(e) }, 'could not settle message; it will reappear after its visibility timeout');
-    } finally {
-      if (this.open.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
     }
-  }
-
-  /** Resolves when no message is open. */
-  idle(): Promise<void> {
-    if (this.open.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** At the shutdown deadline: give every unsettled message back at once (visibility 0). */
@@ -121,7 +111,6 @@ export class Settler {
         ),
       ),
     );
-    for (const w of this.#idleWaiters.splice(0)) w();
     return msgs.length;
   }
 }

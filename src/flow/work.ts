@@ -1,6 +1,6 @@
 // The units that flow through the stages: a message (one lease, settled once) and its tasks (one per job).
 import type { WorkerError } from '../errors.ts';
-import type { ExtractResult, IndexDocument, IndexOp, JobSpec, Lease, LocalFile } from '../types.ts';
+import type { IndexDocument, IndexOp, JobSpec, Lease, LocalFile } from '../types.ts';
 
 export type TaskOutcome = 'ok' | 'skipped' | 'failed';
 
@@ -28,7 +28,6 @@ export type Task = {
   file?: LocalFile;
   /** Bytes reserved in the download budget, released when the file is disposed. */
   reservedBytes: number;
-  result?: ExtractResult;
   op?: IndexOp;
   doc?: IndexDocument;
 };

@@ -1,15 +1,15 @@
 // The extract pool: piscina threads that stay warm (min = max), each owning one OCR engine. A
 // per-document deadline is enforced from this side by aborting the task, which makes piscina
 // terminate the thread running it: a hung or crashed document costs its thread, never the process.
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import { noTelemetry } from '../telemetry/telemetry.ts';
-import type { ExtractRequest, ExtractResult, Extractor, ExtractorStats } from '../types.ts';
+import type { Extractor, ExtractorStats } from '../types.ts';
 import { contentTypeOf, extensionOf } from '../workers/extract/detect.ts';
 import { RasterGate } from '../workers/raster-gate.ts';
-import type { ExtractWorkerData } from '../workers/extract-worker.ts';
+import { EXTRACT_WORKER_FILE } from '../workers/protocol.ts';
+import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskName, PoolTasks } from '../workers/protocol.ts';
 
 export type PoolOptions = {
   threads: number;
@@ -26,7 +26,6 @@ export type PoolOptions = {
   workerFile?: string;
 };
 
-const DEFAULT_WORKER = fileURLToPath(new URL('../workers/extract-worker.ts', import.meta.url));
 const DEFAULT_GRACE_MS = 5_000;
 const WARM_UP_ROUNDS = 3;
 /**
@@ -39,7 +38,7 @@ export const THREAD_HEAP_MB = 128;
 const THREAD_YOUNG_MB = 16;
 
 export class PoolExtractor implements Extractor {
-  readonly #pool: Piscina<ExtractRequest, ExtractResult>;
+  readonly #pool: Piscina;
   readonly #gate = RasterGate.buffer();
   readonly #opts: Required<Omit<PoolOptions, 'telemetry'>> & { telemetry: Telemetry };
   /** Documents wait here, not in piscina, so a deadline only starts when a thread is free for it. */
@@ -55,7 +54,7 @@ export class PoolExtractor implements Extractor {
     this.#opts = {
       deadlineGraceMs: DEFAULT_GRACE_MS,
       warmUp: true,
-      workerFile: DEFAULT_WORKER,
+      workerFile: EXTRACT_WORKER_FILE,
       ...opts,
       telemetry: opts.telemetry ?? noTelemetry,
     };
@@ -96,7 +95,7 @@ export class PoolExtractor implements Extractor {
     const budgetMs = req.limits.docTimeoutMs + this.#opts.deadlineGraceMs;
     const deadline = AbortSignal.timeout(budgetMs);
     try {
-      return await this.#pool.run(req, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
+      return await this.#run('default', req, signal ? AbortSignal.any([signal, deadline]) : deadline);
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
       if (deadline.aborted) {
@@ -120,17 +119,16 @@ export class PoolExtractor implements Extractor {
     };
   }
 
-  /** Run-time distribution from piscina, ms (for the bench). */
-  histogram(): { runP50: number; runP99: number; waitP50: number } {
-    const h = this.#pool.histogram;
-    return { runP50: h.runTime.p50, runP99: h.runTime.p99, waitP50: h.waitTime.p50 };
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.ready.catch(() => {});
     await this.#pool.destroy();
+  }
+
+  /** One task of the contract in src/workers/protocol.ts (piscina itself cannot type a task by name). */
+  #run<K extends PoolTaskName>(name: K, task: PoolTasks[K]['task'], signal?: AbortSignal): Promise<PoolTasks[K]['result']> {
+    return this.#pool.run(task, { name, ...(signal ? { signal } : {}) }) as Promise<PoolTasks[K]['result']>;
   }
 
   async #slot(signal?: AbortSignal): Promise<void> {
@@ -167,7 +165,7 @@ export class PoolExtractor implements Extractor {
     for (let round = 0; round < WARM_UP_ROUNDS && seen.size < this.#opts.threads; round++) {
       const results = await Promise.all(
         Array.from({ length: this.#opts.threads }, () =>
-          this.#pool.run({ ocrLangs: this.#opts.ocrLangs } as never, { name: 'warmUp' }) as unknown as Promise<{ threadId: number }>,
+          this.#run('warmUp', { ocrLangs: this.#opts.ocrLangs }),
         ),
       );
       for (const r of results) seen.add(r.threadId);

@@ -3,11 +3,10 @@
 // that mirror live state (queue depth, leases, pool) read their sources only when scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StageName, StageOutcome, Telemetry } from './telemetry.ts';
-import type { DocStatus } from '../types.ts';
+import { DOC_STATUSES, type DocStatus } from '../types.ts';
 
 export const STAGE_NAMES = ['receive', 'download', 'extract', 'index', 'delete'] as const satisfies readonly StageName[];
 export const STAGE_OUTCOMES = ['ok', 'retry', 'failed', 'skipped'] as const satisfies readonly StageOutcome[];
-export const DOC_STATUSES = ['ok', 'partial', 'failed', 'unsupported', 'too_large'] as const satisfies readonly DocStatus[];
 export const RELEASE_REASONS = ['retry', 'malformed', 'shutdown'] as const;
 export const BULK_OUTCOMES = ['ok', 'partial', 'retry', 'failed'] as const;
 

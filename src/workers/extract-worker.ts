@@ -4,33 +4,29 @@
 // gate shared by all pool threads.
 import { workerData } from 'node:worker_threads';
 import sharp from 'sharp';
-import type { ExtractRequest, ExtractResult } from '../types.ts';
+import { DEFAULTS } from '../config.ts';
 import { contentTypeOf, detectKind } from './extract/detect.ts';
 import { extractDocument } from './extract/documents.ts';
 import { extractImage } from './extract/image.ts';
 import { ocrEngineFor, prepareForOcr, prepareLangDir } from './ocr/tesseract-wasm.ts';
 import type { OcrEngine, OcrImage, OcrSource } from './ocr/tesseract-wasm.ts';
+import type { OcrRunner } from './ocr/engine.ts';
 import { extractPdf } from './extract/pdf.ts';
-import type { OcrRunner } from './extract/pdf.ts';
 import { openGate, RasterGate } from './raster-gate.ts';
 import type { Gate } from './raster-gate.ts';
 import { Deadline, truncate } from './extract/result.ts';
-
-/** Set by the pool through piscina's workerData. */
-export type ExtractWorkerData = {
-  recycleAfterPages: number;
-  /** Bound on the thread's tesseract heap before its recogniser is recycled. */
-  maxWorkerMemoryMb: number;
-  /** The process-wide one-big-raster gate (see raster-gate.ts); absent: no gate. */
-  rasterGate?: SharedArrayBuffer;
-};
+import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskHandler, WarmUpTask, WarmUpResult } from './protocol.ts';
 
 // Pool threads are the parallelism: libvips needs no thread pool of its own nor an operation cache
 // (each image is decoded once); both cost memory that the 500 MB budget cannot spare.
 sharp.cache(false);
 sharp.concurrency(1);
 
-const settings: ExtractWorkerData = { recycleAfterPages: 200, maxWorkerMemoryMb: 300, ...(workerData as Partial<ExtractWorkerData> | undefined) };
+// The pool always sends workerData; a test that imports this module directly gets the configured defaults.
+const settings: ExtractWorkerData = (workerData as ExtractWorkerData | undefined) ?? {
+  recycleAfterPages: DEFAULTS.RECYCLE_AFTER_PAGES,
+  maxWorkerMemoryMb: DEFAULTS.MAX_WORKER_MEMORY_MB,
+};
 const gate: Gate = settings.rasterGate ? new RasterGate(settings.rasterGate) : openGate;
 
 function engine(langs: string): OcrEngine {
@@ -79,9 +75,13 @@ export default async function extract(req: ExtractRequest): Promise<ExtractResul
  * first document does not pay for them. The OCR engine itself (~110 MB a thread with eng+jpn) starts
  * on the first page that needs it: text-only workloads never pay for it.
  */
-export async function warmUp(task: { ocrLangs: string }): Promise<{ warm: boolean; threadId: number }> {
+export async function warmUp(task: WarmUpTask): Promise<WarmUpResult> {
   prepareLangDir(task.ocrLangs.split('+'));
   await Promise.all([import('pdfjs-dist/legacy/build/pdf.mjs'), import('@napi-rs/canvas')]);
   const { threadId } = await import('node:worker_threads');
   return { warm: true, threadId };
 }
+
+// The entry keeps the contract in src/workers/protocol.ts.
+extract satisfies PoolTaskHandler<'default'>;
+warmUp satisfies PoolTaskHandler<'warmUp'>;

@@ -160,7 +160,8 @@ function byNameOrType(ext: string, contentType: string | undefined, isText: bool
   return 'unknown';
 }
 
-const ZIP_KINDS: ReadonlySet<FileKind> = new Set<FileKind>(['docx', 'xlsx', 'pptx', 'odt', 'ods', 'odp']);
+/** Office formats that are zip containers. */
+export const ZIP_KINDS: ReadonlySet<FileKind> = new Set<FileKind>(['docx', 'xlsx', 'pptx', 'odt', 'ods', 'odp']);
 const TEXTUAL: ReadonlySet<FileKind> = new Set<FileKind>(['text', 'markdown', 'csv', 'html', 'rtf']);
 
 // ---- zip containers ----

@@ -3,13 +3,13 @@
 // bad file: it returns a status and an error in plain words.
 import { open, readFile } from 'node:fs/promises';
 import type { DocStatus, ExtractLimits } from '../../types.ts';
-import type { FileKind } from './detect.ts';
+import { ZIP_KINDS, type FileKind } from './detect.ts';
 import { DEFAULT_DOCUMENT_BOUNDS } from './document-bounds.ts';
 import type { DocumentBounds } from './document-bounds.ts';
 import { UnsupportedWordFormat, wordText } from './legacy-word.ts';
 import { parseOfficeText } from './office-parse.ts';
 import type { OfficeType } from './office-parse.ts';
-import { cleanText, cutText } from './text-clean.ts';
+import { cleanText, truncate } from './result.ts';
 import { decodeText, declaredCharset } from './text-decode.ts';
 import { looksLikeZip, zipBombReason } from './zip-guard.ts';
 
@@ -19,8 +19,6 @@ export type DocumentText = { text: string; pages: number; status: DocStatus; err
 export const DOCUMENT_KINDS: ReadonlySet<FileKind> = new Set<FileKind>([
   'text', 'markdown', 'csv', 'html', 'docx', 'xlsx', 'pptx', 'odt', 'ods', 'odp', 'rtf', 'doc', 'xls', 'ppt',
 ]);
-
-const ZIP_TYPES: ReadonlySet<FileKind> = new Set<FileKind>(['docx', 'xlsx', 'pptx', 'odt', 'ods', 'odp']);
 
 /** Legacy binary formats with no well-kept reader on npm (SheetJS's npm release is stale and has open CVEs). */
 const NO_READER: Partial<Record<FileKind, string>> = {
@@ -69,7 +67,7 @@ async function extractKnown(path: string, kind: FileKind, limits: ExtractLimits,
 
   if (kind === 'doc') return finish(await wordText(bytes), 1, false, limits);
 
-  if (ZIP_TYPES.has(kind) && looksLikeZip(bytes)) {
+  if (ZIP_KINDS.has(kind) && looksLikeZip(bytes)) {
     const bomb = zipBombReason(bytes, bounds.zip);
     if (bomb) return failed(`refused: ${bomb}`);
   }
@@ -83,7 +81,7 @@ async function extractKnown(path: string, kind: FileKind, limits: ExtractLimits,
 }
 
 function finish(raw: string, pages: number, inputCut: boolean, limits: ExtractLimits): DocumentText {
-  const { text, truncated } = cutText(cleanText(raw), limits.maxChars);
+  const { text, truncated } = truncate(cleanText(raw), limits.maxChars);
   return truncated || inputCut ? { text, pages, status: 'ok', truncated: true } : { text, pages, status: 'ok' };
 }
 

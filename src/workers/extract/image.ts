@@ -6,8 +6,7 @@ import type { Metadata } from 'sharp';
 import type { DocStatus, ExtractLimits, ExtractResult } from '../../types.ts';
 import { imageFormatOf } from './detect.ts';
 import type { ImageFormat } from './detect.ts';
-import type { OcrImage, OcrSource } from '../ocr/tesseract-wasm.ts';
-import type { OcrRunner } from './pdf.ts';
+import type { OcrImage, OcrRunner, OcrSource } from '../ocr/engine.ts';
 import { Deadline, Problems, TextBudget } from './result.ts';
 import { thumbnailFromFile, thumbnailFromRaw } from './thumbnail.ts';
 

@@ -6,11 +6,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { ExtractLimits, ExtractResult } from '../../types.ts';
-import type { OcrImage, OcrPage, OcrSource } from '../ocr/tesseract-wasm.ts';
+import type { OcrImage, OcrRunner, OcrSource } from '../ocr/engine.ts';
+import type { Release } from '../raster-gate.ts';
 import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, TextBudget, tidyText, withTimeout } from './result.ts';
 import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/tesseract-wasm.ts';
-import type { Release } from '../raster-gate.ts';
-import { thumbnailFromRaw } from './thumbnail.ts';
+import { THUMBNAIL_WIDTH, thumbnailFromRaw } from './thumbnail.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -20,7 +20,6 @@ export const MIN_TEXT_LAYER_CHARS = 20;
 const MIN_SCAN_SIDE = 500;
 /** Renders for OCR are capped like OCR input (a 200 dpi A0 page would be 100 MP): never render what OCR would shrink. */
 const MAX_RENDER_PIXELS = MAX_OCR_PIXELS;
-const THUMBNAIL_WIDTH = 400;
 /** Rows read back from a canvas at a time when turning a render grey (bounds the RGBA copy). */
 const READBACK_ROWS = 256;
 /**
@@ -31,14 +30,6 @@ const READBACK_ROWS = 256;
 const HEAP_STOP_SHARE = 0.6;
 /** Looked at every this many pages (a single big page is bounded by the thread's heap limit alone). */
 const HEAP_CHECK_PAGES = 50;
-
-/** OCR in two steps, so a page's decoded pixels can be let go before the long recognition. */
-export type OcrRunner = {
-  prepare(src: OcrSource): Promise<OcrImage>;
-  read(img: OcrImage, timeoutMs: number): Promise<OcrPage>;
-  /** Held while a page's full-size pixels exist (decode to OCR-ready image): one big raster per process. */
-  holdRaster?(maxWaitMs: number): Promise<Release>;
-};
 
 /** What pdf.ts finds; the worker adds the content type. */
 export type PdfResult = Omit<ExtractResult, 'contentType'>;

@@ -10,14 +10,25 @@ export function removeCjkSpaces(text: string): string {
   return text.replace(CJK_GAP, '$1');
 }
 
-/** Collapses runs of spaces, trims lines, and keeps at most one blank line between paragraphs. */
-export function tidyText(text: string): string {
+/**
+ * Text as the index should hold it: well-formed UTF-16, no control characters, no runs of padding;
+ * keeps tabs (cell separators) and single blank lines (paragraphs).
+ */
+export function cleanText(text: string): string {
   return text
+    .toWellFormed()
     .replace(/\r\n?/g, '\n')
-    .replace(/[ \t\f\v\u00a0]+/g, ' ')
-    .replace(/ *\n */g, '\n')
+    .replace(/\f/g, '\n')
+    .replace(/[\u0000-\u0008\u000B\u000E-\u001F\u007F]/g, '')
+    .replace(/ {2,}/g, ' ')
+    .replace(/[ \t]+\n/g, '\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
+}
+
+/** cleanText for laid-out text (PDF text layers, OCR): also collapses tabs and no-break spaces and trims each line. */
+export function tidyText(text: string): string {
+  return cleanText(text.replace(/[ \t\f\v\u00a0]+/g, ' ').replace(/ *\n */g, '\n'));
 }
 
 /** Characters that carry content (no whitespace): decides whether a PDF page has a real text layer. */
@@ -28,9 +39,9 @@ export function contentLength(text: string): number {
 /** Cuts text to maxChars without splitting a surrogate pair. */
 export function truncate(text: string, maxChars: number): { text: string; truncated: boolean } {
   if (text.length <= maxChars) return { text, truncated: false };
-  let end = maxChars;
+  let end = Math.max(0, maxChars);
   const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--;
+  if (end > 0 && code >= 0xd800 && code <= 0xdbff) end--;
   return { text: text.slice(0, end), truncated: true };
 }
 

@@ -1,0 +1,32 @@
+// The contract between the extract pool (main thread, src/pool/extract-pool.ts) and its threads
+// (src/workers/extract-worker.ts): what piscina carries each way, declared once and imported by both
+// sides. The main side never imports the thread entry; it finds it by EXTRACT_WORKER_FILE.
+import { fileURLToPath } from 'node:url';
+import type { ExtractRequest, ExtractResult } from '../types.ts';
+
+export type { ExtractRequest, ExtractResult };
+
+/** The thread entry module, loaded by piscina inside each pool thread. */
+export const EXTRACT_WORKER_FILE = fileURLToPath(new URL('./extract-worker.ts', import.meta.url));
+
+/** Given to every thread through piscina's workerData, from Config (no defaults on the thread side). */
+export type ExtractWorkerData = {
+  recycleAfterPages: number;
+  /** Bound on the thread's tesseract heap before its recogniser is recycled. */
+  maxWorkerMemoryMb: number;
+  /** The process-wide one-big-raster gate (see raster-gate.ts); absent: no gate. */
+  rasterGate?: SharedArrayBuffer;
+};
+
+export type WarmUpTask = { ocrLangs: string };
+export type WarmUpResult = { warm: boolean; threadId: number };
+
+/** Every task the entry exports, by piscina task name ('default' is the default export). */
+export type PoolTasks = {
+  default: { task: ExtractRequest; result: ExtractResult };
+  warmUp: { task: WarmUpTask; result: WarmUpResult };
+};
+export type PoolTaskName = keyof PoolTasks;
+
+/** The shape a thread entry's export for task `K` must have (the entry checks itself with `satisfies`). */
+export type PoolTaskHandler<K extends PoolTaskName> = (task: PoolTasks[K]['task']) => Promise<PoolTasks[K]['result']>;
