@@ -1,6 +1,6 @@
 // Counters the bench wraps around the real adapters: how many messages were deleted, how many
 // documents and pages were indexed and with which status. They pass every call through unchanged.
-import type { Telemetry } from '../src/telemetry/telemetry.ts';
+import { teeTelemetry, type Telemetry } from '../src/telemetry/telemetry.ts';
 import type { DocStatus, Extractor, ExtractorStats, ExtractRequest, ExtractResult, IndexItemResult, IndexOp, SearchIndex } from '../src/types.ts';
 
 export type WorkCounts = {
@@ -16,19 +16,12 @@ export function newCounts(): WorkCounts {
   return { deleted: 0, docs: 0, pages: 0, ocrPages: 0, textChars: 0, statuses: {} };
 }
 
-/** Telemetry that counts deletes (and calls `onDeleted`) before passing everything to `base`. */
+/** Telemetry that passes everything to `base` and counts deletes (calling `onDeleted`). */
 export function countingTelemetry(base: Telemetry, counts: WorkCounts, onDeleted: () => void): Telemetry {
-  return new Proxy(base, {
-    get(target, key) {
-      if (key === 'messagesDeleted') {
-        return (n: number) => {
-          counts.deleted += n;
-          target.messagesDeleted(n);
-          onDeleted();
-        };
-      }
-      const v = Reflect.get(target, key);
-      return typeof v === 'function' ? v.bind(target) : v;
+  return teeTelemetry(base, {
+    messagesDeleted(n) {
+      counts.deleted += n;
+      onDeleted();
     },
   });
 }

@@ -6,11 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
-import { createAwsClients } from '../src/adapters/aws-clients.ts';
-import { SqsJobSource } from '../src/adapters/sqs-source.ts';
-import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
-import { SqliteIndex } from '../src/adapters/sqlite-index.ts';
-import { OpenSearchIndex } from '../src/adapters/opensearch-index.ts';
+import { createExtractor } from '../src/pool/extract-pool.ts';
+import { noTelemetry } from '../src/telemetry/telemetry.ts';
+import { openAws, openIndex } from '../src/wiring.ts';
 import { documentId } from '../src/ids.ts';
 import type { Extractor, IndexDocument, IndexOp, Lease, ObjectRef, SearchIndex } from '../src/types.ts';
 import { childMain } from './child.ts';
@@ -45,15 +43,9 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
   const opts = config.stages;
   switch (task.stage) {
     case 'receive+delete': {
-      const aws = createAwsClients(config);
-      const source = new SqsJobSource({
-        client: aws.sqs,
-        queueUrl: config.queue.url!,
-        // The queue is full: polls return at once; a short wait only matters if a receive comes up empty.
-        waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: config.queue.visibilityTimeoutSeconds,
-        heartbeatSeconds: config.queue.heartbeatSeconds,
-      });
+      // The queue is full: polls return at once; a short wait only matters if a receive comes up empty.
+      const aws = await openAws(loadConfig({ ...process.env, QUEUE_WAIT_SECONDS: '1' }));
+      const source = aws.source();
       const leases: Lease[] = [];
       const ac = new AbortController();
       // One receive first, untimed: connection set-up and the SDK's first-call work are not the stage's.
@@ -71,11 +63,12 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
           }),
         );
       });
-      // The delete stage: batches of 10, up to 4 DeleteMessageBatch calls at once.
+      // The delete stage: batches of DELETE_BATCH_SIZE, DELETE_CONCURRENCY DeleteMessageBatch calls at once.
+      const size = config.queue.deleteBatchSize;
       const batches: Lease[][] = [];
-      for (let i = 0; i < leases.length; i += 10) batches.push(leases.slice(i, i + 10));
+      for (let i = 0; i < leases.length; i += size) batches.push(leases.slice(i, i + size));
       const del = await timed(leases.length, 0, async () => {
-        await mapLimit(batches, 4, async (b) => {
+        await mapLimit(batches, config.queue.deleteConcurrency, async (b) => {
           const { failed } = await source.ack(b);
           if (failed.length) throw new Error(`${failed.length} deletes failed`);
         });
@@ -85,8 +78,8 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
       return { receive, delete: del };
     }
     case 'download': {
-      const aws = createAwsClients(config);
-      const blobs = new S3BlobStore({ client: aws.s3 });
+      const aws = await openAws(config);
+      const blobs = aws.blobs;
       const dir = await mkdtemp(join(config.tmpDir, 'probe-dl-'));
       const bytes = task.objects.reduce((n, o) => n + o.size, 0);
       const get = async (o: { key: string; etag: string; size: number }) => {
@@ -104,8 +97,7 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
       return { download: m };
     }
     case 'extract': {
-      const { createExtractor } = await import('../src/pool/extract-pool.ts');
-      const extractor: Extractor = createExtractor(config, (await import('../src/telemetry/telemetry.ts')).noTelemetry);
+      const extractor: Extractor = createExtractor(config, noTelemetry);
       const t0 = performance.now();
       await waitWarm(extractor, 180_000);
       const warmMs = Math.round(performance.now() - t0);
@@ -137,9 +129,7 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
     }
     case 'ocr': {
       // One page at a time, so each figure is the cost of one page on one thread.
-      const { createExtractor } = await import('../src/pool/extract-pool.ts');
-      const extractor: Extractor = createExtractor(config, (await import('../src/telemetry/telemetry.ts')).noTelemetry);
-      const t0 = performance.now();
+      const extractor: Extractor = createExtractor(config, noTelemetry);
       await waitWarm(extractor, 180_000);
       const out: OcrProbeResult = [];
       for (const f of task.files) {
@@ -164,16 +154,16 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
     }
     case 'index': {
       const dir = await mkdtemp(join(config.tmpDir, 'probe-ix-'));
-      const index: SearchIndex =
-        task.target === 'sqlite' ? new SqliteIndex(join(dir, 'index.db')) : new OpenSearchIndex({ node: task.url!, index: 'bench-stage' });
+      const indexUrl = task.target === 'sqlite' ? `sqlite:${join(dir, 'index.db')}` : `${task.url!.replace(/\/+$/, '')}/bench-stage`;
+      const index: SearchIndex = await openIndex(loadConfig({ ...process.env, INDEX_URL: indexUrl }));
       await index.init();
       const docs = makeDocs(task.docs, task.textChars);
       const batches: IndexOp[][] = [];
       for (let i = 0; i < docs.length; i += opts.indexBatchSize) batches.push(docs.slice(i, i + opts.indexBatchSize).map((doc) => ({ kind: 'upsert', doc })));
       const bytes = docs.reduce((n, d) => n + Buffer.byteLength(d.text), 0);
-      // The index stage: batches of INDEX_BATCH_SIZE, two writes in flight.
+      // The index stage: batches of INDEX_BATCH_SIZE, INDEX_CONCURRENCY writes in flight.
       const m = await timed(docs.length, bytes, async () => {
-        await mapLimit(batches, 2, async (b) => {
+        await mapLimit(batches, opts.indexConcurrency, async (b) => {
           const results = await index.write(b);
           const bad = results.filter((r) => !r.ok).length;
           if (bad) throw new Error(`${bad} index writes failed`);

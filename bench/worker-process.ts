@@ -1,6 +1,6 @@
 // One worker process of the bench. The parent starts it with a WorkerSpec (argv[2]) and the worker's
 // environment (QUEUE_URL, AWS_ENDPOINT_URL…, INDEX_URL, POOL_SIZE…): exactly what `filesearch-worker
-// run` reads. It builds the adapters the way src/commands/run.ts does, warms the pool, says 'ready',
+// run` reads. It builds the worker with the production builder (buildWorker), warms the pool, says 'ready',
 // starts on 'go', and reports wall time, CPU and peak RSS once it has deleted `expect` messages (or on
 // 'stop'). Measuring here, in the worker's own process, keeps the emulator's CPU and memory out of
 // the figures.
@@ -8,11 +8,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/telemetry/log.ts';
-import { Pipeline } from '../src/pipeline.ts';
-import { openIndex, openThumbnails, pipelineOptions } from '../src/wiring.ts';
+import { buildWorker, openIndex } from '../src/wiring.ts';
 import { createAwsClients } from '../src/adapters/aws-clients.ts';
-import { SqsJobSource } from '../src/adapters/sqs-source.ts';
-import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
 import { PrometheusTelemetry } from '../src/telemetry/metrics.ts';
 import type { Extractor } from '../src/types.ts';
 import { BusyGauge, CountingIndex, NoopExtractor, countingTelemetry, newCounts } from './counting.ts';
@@ -40,10 +37,8 @@ async function main(): Promise<void> {
   const telemetry = countingTelemetry(new PrometheusTelemetry(), counts, () => {
     if (spec.expect !== undefined && counts.deleted >= spec.expect) finish();
   });
-  const aws = createAwsClients(config);
   const index = new CountingIndex(await openIndex(config, telemetry, logger), counts);
   await index.init();
-  const thumbnails = await openThumbnails(config, undefined);
 
   const warm0 = performance.now();
   const pool: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../src/pool/extract-pool.ts')).createExtractor(config, telemetry);
@@ -51,18 +46,12 @@ async function main(): Promise<void> {
   const extractor = new BusyGauge(pool, config.pool.size);
   const warmMs = performance.now() - warm0;
 
-  const source = new SqsJobSource({
-    client: aws.sqs,
-    queueUrl: config.queue.url!,
-    waitTimeSeconds: config.queue.waitTimeSeconds,
-    visibilityTimeoutSeconds: config.queue.visibilityTimeoutSeconds,
-    heartbeatSeconds: config.queue.heartbeatSeconds,
-    telemetry,
-    logger,
-  });
-  const blobs = new S3BlobStore({ client: aws.s3, telemetry });
+  // The production wiring, with the counting index and the busy gauge in place of the plain ones.
+  const worker = await buildWorker(config, { telemetry, logger, index, extractor, ...(spec.overrides ? { pipeline: spec.overrides } : {}) });
+  const { pipeline, source, blobs, thumbnails, options: opts } = worker;
   const deps = { source, blobs, extractor, index, ...(thumbnails ? { thumbnails } : {}), telemetry, logger };
-  const opts = pipelineOptions(config, { wantThumbnails: thumbnails !== undefined, ...spec.overrides });
+  // The seed loop talks to SQS itself.
+  const aws = createAwsClients(config);
 
   let peakRss = process.memoryUsage.rss();
   let measuring = false;
@@ -93,10 +82,9 @@ async function main(): Promise<void> {
   let running: Promise<unknown>;
 
   if (spec.mode === 'pipeline') {
-    const pipeline = new Pipeline(deps, opts);
     await pipeline.start();
     running = pipeline.done();
-    stopWorker = () => pipeline.stop(2_000).then(() => pipeline.cleanup());
+    stopWorker = () => pipeline.stop(2_000);
   } else if (spec.mode === 'sequential') {
     running = runSequentialWorker(deps, opts, { receiveBatch: 5, signal: abort.signal });
   } else {
@@ -146,8 +134,7 @@ async function main(): Promise<void> {
   await Promise.race([
     (async () => {
       await stopWorker();
-      await source.close();
-      await Promise.allSettled([extractor.close(), index.close()]);
+      await worker.close();
       aws.destroy();
     })().catch(() => {}),
     new Promise((r) => setTimeout(r, 4_000)),

@@ -5,12 +5,14 @@
 //   search <query> [--db FILE] [--json] full-text search of the local index
 //   dump [--db FILE]                    every indexed document, one JSON object a line
 import { parseArgs } from 'node:util';
-import { loadConfig, parseIndexUrl, type Config } from './config.ts';
+import { loadConfig, type Config } from './config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { runIndexCommand } from './commands/index-files.ts';
 import { runWorker } from './commands/run.ts';
-import { openLocalIndex } from './wiring.ts';
+import { runSearchCommand } from './commands/search.ts';
+import { runDumpCommand } from './commands/dump.ts';
+import { localDbPath } from './wiring.ts';
 
 const USAGE = `usage: filesearch-worker <command>
 
@@ -80,36 +82,16 @@ async function main(argv: string[]): Promise<number> {
         console.error(`search: --limit must be 1..10000, got ${values.limit}`);
         return 2;
       }
-      const index = openLocalIndex(config, values.db);
-      await index.init();
-      const hits = await index.search(query, limit);
-      await index.close();
-      if (values.json) for (const h of hits) console.log(JSON.stringify(h));
-      else if (hits.length === 0) console.log(`no documents match ${JSON.stringify(query)}`);
-      else for (const h of hits) console.log(`${h.source}  [${h.status}]\n    ${h.snippet.replace(/\s+/g, ' ').trim()}`);
-      return 0;
+      return runSearchCommand(config, { query, db: values.db, json: values.json ?? false, limit });
     }
     case 'dump': {
       const { values } = parseArgs({ args: rest, options: { db: { type: 'string' } } });
-      const index = openLocalIndex(config, values.db);
-      await index.init();
-      for await (const doc of index.dump()) {
-        // Every field is present on every line (null when unknown), so consumers need no special cases.
-        const line = { ...doc, error: doc.error ?? null, thumbnail: doc.thumbnail ?? null };
-        if (!process.stdout.write(`${JSON.stringify(line)}\n`)) await new Promise((r) => process.stdout.once('drain', r));
-      }
-      await index.close();
-      return 0;
+      return runDumpCommand(config, values.db);
     }
     default:
       console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 2;
   }
-}
-
-function localDbPath(config: Config): string {
-  const target = parseIndexUrl(config.indexUrl);
-  return target.kind === 'sqlite' ? target.path : './data/index.db';
 }
 
 main(process.argv.slice(2)).then(

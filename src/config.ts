@@ -1,5 +1,7 @@
-// All configuration: defaults in one object, the environment read once, every bad value reported with
-// its variable name, the value and what is allowed. The rest of the code receives a typed Config.
+// All configuration: every tunable's default in one object (DEFAULTS, keyed by its environment
+// variable), the environment read once, every bad value reported with its variable name, the value and
+// what is allowed. The rest of the code receives a typed Config of parsed values (no URL is parsed
+// twice) and holds no defaults of its own.
 import os from 'node:os';
 import { ConfigError } from './errors.ts';
 
@@ -11,6 +13,14 @@ export const INSTANCE_PRESETS: Readonly<Record<string, number>> = {
   'c7g.large': 2, 'c7g.xlarge': 4, 'c7g.2xlarge': 8, 'c7g.4xlarge': 16,
   'm7g.large': 2, 'm7g.xlarge': 4, 'm7g.2xlarge': 8,
 };
+
+/** Where documents are indexed (INDEX_URL). Credentials in an OpenSearch URL are split out into `auth`. */
+export type IndexTarget =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'opensearch'; node: string; index: string; auth?: { username: string; password: string } };
+
+/** Where thumbnails are written (THUMBNAIL_URL). */
+export type ThumbnailTarget = { kind: 's3'; bucket: string; prefix: string } | { kind: 'dir'; path: string };
 
 export type Config = {
   queue: {
@@ -28,12 +38,18 @@ export type Config = {
     /** Backoff for a retryable failure: base * 2^(receiveCount-1), capped. */
     retryBaseSeconds: number;
     retryMaxSeconds: number;
-    /** Delete batching: flushed at 10 or after this many ms. */
+    /** Delete batching: flushed at deleteBatchSize (SQS allows 10) or after this many ms. */
     deleteFlushMs: number;
+    deleteBatchSize: number;
+    /** DeleteMessageBatch calls in flight at once. */
+    deleteConcurrency: number;
+    /** Retries of the entries of a delete batch that failed, after deleteRetryBaseMs·2^attempt. */
+    deleteRetries: number;
+    deleteRetryBaseMs: number;
   };
   s3: { forcePathStyle: boolean };
-  indexUrl: string;
-  thumbnailUrl: string | undefined;
+  index: IndexTarget;
+  thumbnails: ThumbnailTarget | undefined;
   pool: { size: number; source: 'POOL_SIZE' | 'INSTANCE_TYPE' | 'cores'; ocrLangs: string; recycleAfterPages: number; maxWorkerMemoryMb: number };
   stages: {
     /** Bounded queue capacities between stages. */
@@ -41,6 +57,8 @@ export type Config = {
     downloadConcurrency: number;
     /** In-flight download bytes budget. */
     downloadBytesBudget: number;
+    /** Bytes reserved in the download budget for an object whose size is not known before download. */
+    unknownSizeReserve: number;
     /** Concurrent extract tasks handed to the pool (pool size + a little to keep threads busy). */
     extractConcurrency: number;
     /** Bytes of documents being extracted at once: large files do not pile up in memory together. */
@@ -48,6 +66,8 @@ export type Config = {
     indexBatchSize: number;
     indexBatchBytes: number;
     indexFlushMs: number;
+    /** Index batches being written at once. */
+    indexConcurrency: number;
   };
   limits: {
     maxBytes: number;
@@ -72,6 +92,10 @@ export const DEFAULTS = {
   RETRY_BASE_SECONDS: 10,
   RETRY_MAX_SECONDS: 900,
   DELETE_FLUSH_MS: 100,
+  DELETE_BATCH_SIZE: 10,
+  DELETE_CONCURRENCY: 4,
+  DELETE_RETRIES: 3,
+  DELETE_RETRY_BASE_MS: 100,
   INDEX_URL: 'sqlite:./data/index.db',
   S3_FORCE_PATH_STYLE: false,
   OCR_LANGS: 'eng+jpn',
@@ -80,10 +104,12 @@ export const DEFAULTS = {
   QUEUE_CAPACITY: 8,
   DOWNLOAD_CONCURRENCY: 32,
   DOWNLOAD_BYTES_BUDGET: 128 * 1024 * 1024,
+  UNKNOWN_SIZE_RESERVE: 8 * 1024 * 1024,
   EXTRACT_BYTES_BUDGET: 64 * 1024 * 1024,
   INDEX_BATCH_SIZE: 100,
   INDEX_BATCH_BYTES: 5 * 1024 * 1024,
   INDEX_FLUSH_MS: 200,
+  INDEX_CONCURRENCY: 2,
   MAX_BYTES: 200 * 1024 * 1024,
   MAX_OCR_PAGES: 50,
   MAX_CHARS: 1_000_000,
@@ -124,8 +150,8 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   return raw as T;
 }
 
-/** Validates INDEX_URL: sqlite:PATH or http(s)://host[:port]/index. */
-export function parseIndexUrl(raw: string): { kind: 'sqlite'; path: string } | { kind: 'opensearch'; node: string; index: string } {
+/** Parses INDEX_URL: sqlite:PATH or http(s)://[user:password@]host[:port]/index. */
+export function parseIndexUrl(raw: string): IndexTarget {
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length);
     if (!path) throw new ConfigError('INDEX_URL', `sqlite: needs a file path, got ${JSON.stringify(raw)}`);
@@ -142,13 +168,15 @@ export function parseIndexUrl(raw: string): { kind: 'sqlite'; path: string } | {
     if (!index || index.includes('/') || !/^[a-z0-9][a-z0-9._-]*$/.test(index)) {
       throw new ConfigError('INDEX_URL', `must name one lowercase OpenSearch index as its path (http://host:9200/files), got ${JSON.stringify(raw)}`);
     }
-    const node = `${u.protocol}//${u.username ? `${u.username}:${u.password}@` : ''}${u.host}`;
-    return { kind: 'opensearch', node, index };
+    const node = `${u.protocol}//${u.host}`;
+    if (!u.username) return { kind: 'opensearch', node, index };
+    return { kind: 'opensearch', node, index, auth: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } };
   }
   throw new ConfigError('INDEX_URL', `must be sqlite:PATH or http(s)://host:port/index, got ${JSON.stringify(raw)}`);
 }
 
-export function parseThumbnailUrl(raw: string): { kind: 's3'; bucket: string; prefix: string } | { kind: 'dir'; path: string } {
+/** Parses THUMBNAIL_URL: s3://bucket/prefix, file:PATH or a folder path. */
+export function parseThumbnailUrl(raw: string): ThumbnailTarget {
   if (raw.startsWith('s3://')) {
     const rest = raw.slice(5);
     const slash = rest.indexOf('/');
@@ -187,10 +215,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const ocrLangs = env.OCR_LANGS || DEFAULTS.OCR_LANGS;
   if (!OCR_LANG_RE.test(ocrLangs)) throw new ConfigError('OCR_LANGS', `must be tesseract codes joined by + (eng+jpn), got ${JSON.stringify(ocrLangs)}`);
-  const indexUrl = env.INDEX_URL || DEFAULTS.INDEX_URL;
-  parseIndexUrl(indexUrl);
-  const thumbnailUrl = env.THUMBNAIL_URL || undefined;
-  if (thumbnailUrl) parseThumbnailUrl(thumbnailUrl);
+  const index = parseIndexUrl(env.INDEX_URL || DEFAULTS.INDEX_URL);
+  const thumbnails = env.THUMBNAIL_URL ? parseThumbnailUrl(env.THUMBNAIL_URL) : undefined;
   const queueUrl = env.QUEUE_URL || undefined;
   if (queueUrl && !/^https?:\/\//.test(queueUrl)) throw new ConfigError('QUEUE_URL', `must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got ${JSON.stringify(queueUrl)}`);
   const retryBase = int(env, 'RETRY_BASE_SECONDS', DEFAULTS.RETRY_BASE_SECONDS, 0, 43_200);
@@ -208,10 +234,14 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseSeconds: retryBase,
       retryMaxSeconds: retryMax,
       deleteFlushMs: int(env, 'DELETE_FLUSH_MS', DEFAULTS.DELETE_FLUSH_MS, 0, 10_000),
+      deleteBatchSize: int(env, 'DELETE_BATCH_SIZE', DEFAULTS.DELETE_BATCH_SIZE, 1, 10),
+      deleteConcurrency: int(env, 'DELETE_CONCURRENCY', DEFAULTS.DELETE_CONCURRENCY, 1, 64),
+      deleteRetries: int(env, 'DELETE_RETRIES', DEFAULTS.DELETE_RETRIES, 0, 20),
+      deleteRetryBaseMs: int(env, 'DELETE_RETRY_BASE_MS', DEFAULTS.DELETE_RETRY_BASE_MS, 0, 60_000),
     },
     s3: { forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', DEFAULTS.S3_FORCE_PATH_STYLE) },
-    indexUrl,
-    thumbnailUrl,
+    index,
+    thumbnails,
     pool: {
       size: pool.size,
       source: pool.source,
@@ -223,11 +253,13 @@ export function loadConfig(env: Env = process.env): Config {
       queueCapacity: int(env, 'QUEUE_CAPACITY', DEFAULTS.QUEUE_CAPACITY, 1, 10_000),
       downloadConcurrency: int(env, 'DOWNLOAD_CONCURRENCY', DEFAULTS.DOWNLOAD_CONCURRENCY, 1, 256),
       downloadBytesBudget: int(env, 'DOWNLOAD_BYTES_BUDGET', DEFAULTS.DOWNLOAD_BYTES_BUDGET, 1024 * 1024, 2 ** 40),
+      unknownSizeReserve: int(env, 'UNKNOWN_SIZE_RESERVE', DEFAULTS.UNKNOWN_SIZE_RESERVE, 0, 2 ** 40),
       extractConcurrency: int(env, 'EXTRACT_CONCURRENCY', pool.size + 1, 1, 1024),
       extractBytesBudget: int(env, 'EXTRACT_BYTES_BUDGET', DEFAULTS.EXTRACT_BYTES_BUDGET, 1024 * 1024, 2 ** 40),
       indexBatchSize: int(env, 'INDEX_BATCH_SIZE', DEFAULTS.INDEX_BATCH_SIZE, 1, 10_000),
       indexBatchBytes: int(env, 'INDEX_BATCH_BYTES', DEFAULTS.INDEX_BATCH_BYTES, 1024, 100 * 1024 * 1024),
       indexFlushMs: int(env, 'INDEX_FLUSH_MS', DEFAULTS.INDEX_FLUSH_MS, 0, 60_000),
+      indexConcurrency: int(env, 'INDEX_CONCURRENCY', DEFAULTS.INDEX_CONCURRENCY, 1, 64),
     },
     limits: {
       maxBytes: int(env, 'MAX_BYTES', DEFAULTS.MAX_BYTES, 1, 2 ** 40),

@@ -1,15 +1,124 @@
-// Builds the adapters a command needs from the typed Config. The only place that chooses between
-// SQS and a directory, S3 and local files, OpenSearch and SQLite.
+// The wiring: the only place that turns a typed Config into a running worker — it chooses SQS or a
+// directory, S3 or local files, OpenSearch or SQLite, where thumbnails go, and sizes the extract pool.
+// Every command, the bench and the end-to-end tests build through buildWorker, so none of them can
+// drift from production wiring; an override replaces one piece and leaves the rest as configured.
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import { parseIndexUrl, parseThumbnailUrl } from './config.ts';
-import type { Logger } from './telemetry/log.ts';
-import type { PipelineOptions } from './pipeline.ts';
-import type { Telemetry } from './telemetry/telemetry.ts';
-import type { SearchIndex, ThumbnailSink, QueryableIndex } from './types.ts';
+import { Pipeline, type PipelineOptions } from './pipeline.ts';
+import { silentLogger, type Logger } from './telemetry/log.ts';
+import { noTelemetry, type Telemetry } from './telemetry/telemetry.ts';
+import type { BlobStore, Extractor, JobSource, ObjectRef, QueryableIndex, SearchIndex, ThumbnailSink } from './types.ts';
 import { SqliteIndex } from './adapters/sqlite-index.ts';
 import { DirThumbnailSink } from './adapters/dir-thumbnail-sink.ts';
+import { DirectorySource } from './adapters/directory-source.ts';
+import { FileBlobStore } from './adapters/file-blob-store.ts';
+import { createExtractor } from './pool/extract-pool.ts';
 
+/** Where jobs come from: the SQS queue of S3 events (production), or files and folders on this machine. */
+export type WorkerInput =
+  | { kind: 'sqs' }
+  | { kind: 'files'; paths: string[]; isUnchanged?: (ref: ObjectRef) => Promise<boolean> };
+
+export type WorkerOverrides = {
+  /** Default: SQS at config.queue.url, objects from S3. */
+  input?: WorkerInput;
+  /** Replace one adapter outright (tests, the bench); what is not given is built from the config. */
+  source?: JobSource;
+  blobs?: BlobStore;
+  index?: SearchIndex;
+  extractor?: Extractor;
+  /** null: no thumbnails. Default: config.thumbnails, else (input 'files') `localThumbnailDir`. */
+  thumbnails?: ThumbnailSink | null;
+  /** Where local runs keep thumbnails when THUMBNAIL_URL is unset. */
+  localThumbnailDir?: string;
+  telemetry?: Telemetry;
+  logger?: Logger;
+  pipeline?: Partial<PipelineOptions>;
+};
+
+export type BuiltWorker = {
+  pipeline: Pipeline;
+  source: JobSource;
+  blobs: BlobStore;
+  index: SearchIndex;
+  extractor: Extractor;
+  thumbnails: ThumbnailSink | undefined;
+  telemetry: Telemetry;
+  logger: Logger;
+  options: PipelineOptions;
+  /**
+   * Closes everything the worker holds — given or built: the source, the extractor, the index, the
+   * AWS clients and the pipeline's temp files. Stop the pipeline first (pipeline.stop / drainFinite).
+   */
+  close(): Promise<void>;
+};
+
+export async function buildWorker(config: Config, overrides: WorkerOverrides = {}): Promise<BuiltWorker> {
+  const telemetry = overrides.telemetry ?? noTelemetry;
+  const logger = overrides.logger ?? silentLogger;
+  const input = overrides.input ?? { kind: 'sqs' };
+  let destroyAws = () => {};
+
+  let source = overrides.source;
+  let blobs = overrides.blobs;
+  if (input.kind === 'files') {
+    source ??= new DirectorySource({ paths: input.paths, ...(input.isUnchanged ? { isUnchanged: input.isUnchanged } : {}) });
+    blobs ??= new FileBlobStore();
+  } else if (!source || !blobs) {
+    const aws = await openAws(config, telemetry, logger);
+    destroyAws = aws.destroy;
+    source ??= aws.source();
+    blobs ??= aws.blobs;
+  }
+
+  const index = overrides.index ?? (await openIndex(config, telemetry, logger));
+  const thumbnails =
+    overrides.thumbnails === null
+      ? undefined
+      : (overrides.thumbnails ?? (await openThumbnails(config, input.kind === 'files' ? overrides.localThumbnailDir : undefined)));
+  const extractor = overrides.extractor ?? createExtractor(config, telemetry);
+  const options = pipelineOptions(config, { wantThumbnails: thumbnails !== undefined, ...overrides.pipeline });
+  const pipeline = new Pipeline({ source, blobs, extractor, index, ...(thumbnails ? { thumbnails } : {}), telemetry, logger }, options);
+
+  const sourceToClose = source;
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      await sourceToClose.close();
+      await Promise.allSettled([extractor.close(), index.close()]);
+      await pipeline.cleanup();
+      destroyAws();
+    })());
+  return { pipeline, source, blobs, index, extractor, thumbnails, telemetry, logger, options, close };
+}
+
+/** The AWS side: S3 objects, and (on demand, as it needs QUEUE_URL) the SQS source of S3 events. */
+export async function openAws(config: Config, telemetry: Telemetry = noTelemetry, logger: Logger = silentLogger): Promise<{ source(): JobSource; blobs: BlobStore; destroy(): void }> {
+  const [{ createAwsClients }, { SqsJobSource }, { S3BlobStore }] = await Promise.all([
+    import('./adapters/aws-clients.ts'),
+    import('./adapters/sqs-source.ts'),
+    import('./adapters/s3-blob-store.ts'),
+  ]);
+  const aws = createAwsClients(config);
+  return {
+    source: () => {
+      if (!config.queue.url) throw new Error('QUEUE_URL is required to consume from SQS');
+      return new SqsJobSource({
+        client: aws.sqs,
+        queueUrl: config.queue.url,
+        waitTimeSeconds: config.queue.waitTimeSeconds,
+        visibilityTimeoutSeconds: config.queue.visibilityTimeoutSeconds,
+        heartbeatSeconds: config.queue.heartbeatSeconds,
+        telemetry,
+        logger,
+      });
+    },
+    blobs: new S3BlobStore({ client: aws.s3, telemetry }),
+    destroy: () => aws.destroy(),
+  };
+}
+
+/** The pipeline's options, all from the configuration; overrides for a command's needs or a test. */
 export function pipelineOptions(config: Config, overrides: Partial<PipelineOptions> = {}): PipelineOptions {
   return {
     receiveBatch: config.queue.batchSize,
@@ -17,15 +126,18 @@ export function pipelineOptions(config: Config, overrides: Partial<PipelineOptio
     queueCapacity: config.stages.queueCapacity,
     downloadConcurrency: config.stages.downloadConcurrency,
     downloadBytesBudget: config.stages.downloadBytesBudget,
-    unknownSizeReserve: 8 * 1024 * 1024,
+    unknownSizeReserve: config.stages.unknownSizeReserve,
     extractConcurrency: config.stages.extractConcurrency,
     extractBytesBudget: config.stages.extractBytesBudget,
     indexBatchSize: config.stages.indexBatchSize,
     indexBatchBytes: config.stages.indexBatchBytes,
     indexFlushMs: config.stages.indexFlushMs,
-    indexConcurrency: 2,
+    indexConcurrency: config.stages.indexConcurrency,
     deleteFlushMs: config.queue.deleteFlushMs,
-    deleteRetries: 3,
+    deleteBatchSize: config.queue.deleteBatchSize,
+    deleteConcurrency: config.queue.deleteConcurrency,
+    deleteRetries: config.queue.deleteRetries,
+    deleteRetryBaseMs: config.queue.deleteRetryBaseMs,
     limits: { ...config.limits },
     ocrLangs: config.pool.ocrLangs,
     tmpDir: config.tmpDir,
@@ -37,27 +149,31 @@ export function pipelineOptions(config: Config, overrides: Partial<PipelineOptio
   };
 }
 
-/** The index named by INDEX_URL (or a --db file for the local commands). */
-export async function openIndex(config: Config, telemetry: Telemetry, logger: Logger, dbOverride?: string): Promise<SearchIndex> {
-  if (dbOverride) return new SqliteIndex(dbOverride);
-  const target = parseIndexUrl(config.indexUrl);
+/** The index named by INDEX_URL. */
+export async function openIndex(config: Config, telemetry: Telemetry = noTelemetry, logger: Logger = silentLogger): Promise<SearchIndex> {
+  const target = config.index;
   if (target.kind === 'sqlite') return new SqliteIndex(target.path);
   const { OpenSearchIndex } = await import('./adapters/opensearch-index.ts');
-  return new OpenSearchIndex({ node: target.node, index: target.index, telemetry, logger });
+  return new OpenSearchIndex({ node: target.node, index: target.index, ...(target.auth ? { auth: target.auth } : {}), telemetry, logger });
 }
 
+/** The local SQLite index for the reading commands (search, dump): a --db file, else INDEX_URL's. */
 export function openLocalIndex(config: Config, dbOverride?: string): QueryableIndex {
   if (dbOverride) return new SqliteIndex(dbOverride);
-  const target = parseIndexUrl(config.indexUrl);
-  if (target.kind !== 'sqlite') throw new Error(`this command reads the local SQLite index; INDEX_URL is ${config.indexUrl} (pass --db FILE)`);
-  return new SqliteIndex(target.path);
+  if (config.index.kind !== 'sqlite') throw new Error(`this command reads the local SQLite index; INDEX_URL is OpenSearch at ${config.index.node} (pass --db FILE)`);
+  return new SqliteIndex(config.index.path);
 }
 
-/** Thumbnails go where THUMBNAIL_URL says; locally they default to a folder beside the database. */
+/** The SQLite file the local commands use when no --db is given. */
+export function localDbPath(config: Config): string {
+  return config.index.kind === 'sqlite' ? config.index.path : './data/index.db';
+}
+
+/** Thumbnails go where THUMBNAIL_URL says; local runs default to a folder (see defaultThumbnailDir). */
 export async function openThumbnails(config: Config, localDefaultDir: string | undefined): Promise<ThumbnailSink | undefined> {
-  if (config.thumbnailUrl) {
-    const t = parseThumbnailUrl(config.thumbnailUrl);
-    if (t.kind === 'dir') return new DirThumbnailSink(t.path);
+  const t = config.thumbnails;
+  if (t?.kind === 'dir') return new DirThumbnailSink(t.path);
+  if (t?.kind === 's3') {
     const { S3ThumbnailSink } = await import('./adapters/s3-thumbnail-sink.ts');
     const { createS3Client } = await import('./adapters/aws-clients.ts');
     return new S3ThumbnailSink({ client: createS3Client(config), bucket: t.bucket, prefix: t.prefix });
@@ -65,6 +181,7 @@ export async function openThumbnails(config: Config, localDefaultDir: string | u
   return localDefaultDir ? new DirThumbnailSink(localDefaultDir) : undefined;
 }
 
+/** Local runs keep thumbnails in a folder beside the database. */
 export function defaultThumbnailDir(dbPath: string): string {
   return join(dbPath, '..', 'thumbnails');
 }

@@ -5,7 +5,8 @@ import { ConfigError } from '../src/errors.ts';
 
 test('with no environment everything defaults to local SQLite and the machine cores', () => {
   const c = loadConfig({});
-  assert.equal(c.indexUrl, 'sqlite:./data/index.db');
+  assert.deepEqual(c.index, { kind: 'sqlite', path: './data/index.db' });
+  assert.equal(c.thumbnails, undefined);
   assert.equal(c.queue.url, undefined);
   assert.equal(c.queue.batchSize, 10);
   assert.equal(c.queue.waitTimeSeconds, 20);
@@ -43,5 +44,29 @@ test('a bad value is reported with the variable, the value and what is allowed',
 
 test('INDEX_URL picks the adapter', () => {
   assert.deepEqual(parseIndexUrl('sqlite:/var/lib/fs/index.db'), { kind: 'sqlite', path: '/var/lib/fs/index.db' });
-  assert.deepEqual(parseIndexUrl('https://user:pw@search.example:9200/files'), { kind: 'opensearch', node: 'https://user:pw@search.example:9200', index: 'files' });
+  assert.deepEqual(parseIndexUrl('http://search.example:9200/files'), { kind: 'opensearch', node: 'http://search.example:9200', index: 'files' });
+  // Credentials in the URL become basic auth; the node URL the client logs carries none.
+  assert.deepEqual(parseIndexUrl('https://user:p%40ss@search.example:9200/files'), {
+    kind: 'opensearch', node: 'https://search.example:9200', index: 'files', auth: { username: 'user', password: 'p@ss' },
+  });
+  // Config holds the parsed value: nothing downstream parses INDEX_URL again.
+  assert.deepEqual(loadConfig({ INDEX_URL: 'http://os:9200/docs' }).index, { kind: 'opensearch', node: 'http://os:9200', index: 'docs' });
+  assert.deepEqual(loadConfig({ THUMBNAIL_URL: 's3://b/thumbs/' }).thumbnails, { kind: 's3', bucket: 'b', prefix: 'thumbs/' });
+});
+
+test('every tunable in DEFAULTS has a row in the README configuration table', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const rows = readme.split('\n').filter((l) => l.startsWith('| `'));
+  const missing = Object.keys(DEFAULTS).filter((k) => !rows.some((r) => r.split('|')[1]?.includes(`\`${k}\``)));
+  assert.deepEqual(missing, [], `README lacks rows for ${missing.join(', ')}`);
+});
+
+test('delete and index tunables reach the config, and bad values name the variable', () => {
+  const c = loadConfig({ DELETE_BATCH_SIZE: '5', DELETE_CONCURRENCY: '2', DELETE_RETRIES: '0', DELETE_RETRY_BASE_MS: '50', INDEX_CONCURRENCY: '3', UNKNOWN_SIZE_RESERVE: '1024' });
+  assert.deepEqual(
+    [c.queue.deleteBatchSize, c.queue.deleteConcurrency, c.queue.deleteRetries, c.queue.deleteRetryBaseMs, c.stages.indexConcurrency, c.stages.unknownSizeReserve],
+    [5, 2, 0, 50, 3, 1024],
+  );
+  assert.throws(() => loadConfig({ DELETE_BATCH_SIZE: '11' }), /DELETE_BATCH_SIZE.*1\.\.10.*"11"/);
 });

@@ -117,7 +117,7 @@ describe('deploy/docker-compose.yml', () => {
   it('gives the worker a configuration the config module accepts, pointed at OpenSearch and fauxqs', () => {
     const env = composeWorkerEnv();
     const config = loadConfig(env);
-    assert.deepEqual(parseIndexUrl(config.indexUrl), { kind: 'opensearch', node: 'http://opensearch:9200', index: 'files' });
+    assert.deepEqual(config.index, { kind: 'opensearch', node: 'http://opensearch:9200', index: 'files' });
     assert.match(env.AWS_ENDPOINT_URL, /^http:\/\/fauxqs:4566/);
     assert.equal(env.S3_FORCE_PATH_STYLE, 'true');
     const known = knownVariables();

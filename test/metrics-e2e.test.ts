@@ -5,6 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pipeline, type PipelineOptions } from '../src/pipeline.ts';
+import { loadConfig } from '../src/config.ts';
+import { pipelineOptions } from '../src/wiring.ts';
 import { SqsJobSource } from '../src/adapters/sqs-source.ts';
 import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
 import { SqliteIndex } from '../src/adapters/sqlite-index.ts';
@@ -15,14 +17,15 @@ import { startSqsS3Fixture } from './helpers/fauxqs.ts';
 import { TextExtractor } from './helpers/fakes.ts';
 import { parsePromText } from './helpers/prom-text.ts';
 
+// Small, fast settings over the configured defaults.
 function options(tmp: string): PipelineOptions {
-  return {
+  return pipelineOptions(loadConfig({}), {
     receiveBatch: 10, pollers: 1, queueCapacity: 4, downloadConcurrency: 2, downloadBytesBudget: 8 * 1024 * 1024,
     unknownSizeReserve: 1024, extractConcurrency: 1, extractBytesBudget: 64 * 1024 * 1024, indexBatchSize: 5, indexBatchBytes: 1024 * 1024, indexFlushMs: 10,
     indexConcurrency: 1, deleteFlushMs: 10, deleteRetries: 1,
     limits: { maxBytes: 1024 * 1024, maxOcrPages: 1, maxChars: 10_000, docTimeoutMs: 10_000, pageTimeoutMs: 5_000, maxPixels: 1e8 },
     ocrLangs: 'eng', tmpDir: tmp, retryBaseSeconds: 0, retryMaxSeconds: 0, shutdownTimeoutMs: 10_000, wantThumbnails: false,
-  };
+  });
 }
 
 test('metric families move as work flows, and /readyz says not ready while draining', async () => {

@@ -5,6 +5,8 @@ import { mkdtemp, rm, writeFile, readdir, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pipeline, type PipelineOptions } from '../src/pipeline.ts';
+import { loadConfig } from '../src/config.ts';
+import { pipelineOptions } from '../src/wiring.ts';
 import { DirectorySource } from '../src/adapters/directory-source.ts';
 import { FileBlobStore } from '../src/adapters/file-blob-store.ts';
 import { SqliteIndex } from '../src/adapters/sqlite-index.ts';
@@ -15,14 +17,15 @@ import { MalformedMessageError } from '../src/errors.ts';
 import type { BlobStore, Delivery, LocalFile } from '../src/types.ts';
 import { MemorySource, TextExtractor } from './helpers/fakes.ts';
 
+// Small, fast settings over the configured defaults.
 function options(tmp: string, o: Partial<PipelineOptions> = {}): PipelineOptions {
-  return {
+  return pipelineOptions(loadConfig({}), {
     receiveBatch: 10, pollers: 2, queueCapacity: 4, downloadConcurrency: 3, downloadBytesBudget: 64 * 1024 * 1024,
     unknownSizeReserve: 1024, extractConcurrency: 2, extractBytesBudget: 64 * 1024 * 1024, indexBatchSize: 5, indexBatchBytes: 1024 * 1024, indexFlushMs: 20,
     indexConcurrency: 2, deleteFlushMs: 10, deleteRetries: 2,
     limits: { maxBytes: 10 * 1024 * 1024, maxOcrPages: 5, maxChars: 100_000, docTimeoutMs: 10_000, pageTimeoutMs: 5_000, maxPixels: 1e8 },
     ocrLangs: 'eng', tmpDir: tmp, retryBaseSeconds: 10, retryMaxSeconds: 900, shutdownTimeoutMs: 5_000, wantThumbnails: false, ...o,
-  };
+  });
 }
 
 async function withTmp(fn: (dir: string) => Promise<void>) {

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Pipeline, type PipelineOptions } from '../src/pipeline.ts';
+import { loadConfig } from '../src/config.ts';
+import { pipelineOptions } from '../src/wiring.ts';
 import { SqsJobSource } from '../src/adapters/sqs-source.ts';
 import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
 import { SqliteIndex } from '../src/adapters/sqlite-index.ts';
@@ -31,14 +33,15 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
+// Small, fast settings over the configured defaults.
 function options(o: Partial<PipelineOptions> = {}): PipelineOptions {
-  return {
+  return pipelineOptions(loadConfig({}), {
     receiveBatch: 10, pollers: 2, queueCapacity: 8, downloadConcurrency: 4, downloadBytesBudget: 64 * 1024 * 1024,
     unknownSizeReserve: 1024 * 1024, extractConcurrency: 2, extractBytesBudget: 64 * 1024 * 1024, indexBatchSize: 20, indexBatchBytes: 1024 * 1024, indexFlushMs: 20,
     indexConcurrency: 1, deleteFlushMs: 20, deleteRetries: 2,
     limits: { maxBytes: 1024 * 1024, maxOcrPages: 5, maxChars: 100_000, docTimeoutMs: 10_000, pageTimeoutMs: 5_000, maxPixels: 1e8 },
     ocrLangs: 'eng', tmpDir: tmp, retryBaseSeconds: 0, retryMaxSeconds: 0, shutdownTimeoutMs: 5_000, wantThumbnails: false, ...o,
-  };
+  });
 }
 
 async function startWorker(index: SqliteIndex, o: Partial<PipelineOptions> = {}) {

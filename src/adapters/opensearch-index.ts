@@ -31,15 +31,19 @@
 // sequencer use internal versioning and last-write-wins; to keep that order within a batch, an
 // unversioned op that must be retried is dropped as stale when a later op of the batch for the same
 // id has already succeeded.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type API } from '@opensearch-project/opensearch';
+import { backoffMs } from '../flow/backoff.ts';
 import { ConfigError, IndexRejectedError, RetryableError, WorkerError, errorMessage } from '../errors.ts';
 import { silentLogger, type Logger } from '../telemetry/log.ts';
 import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { IndexItemResult, IndexOp, SearchIndex } from '../types.ts';
 
 export type OpenSearchIndexOptions = {
-  /** http(s)://host:port of one node (credentials may sit in the URL). Ignored when `client` is given. */
+  /** http(s)://host:port of one node. Ignored when `client` is given. */
   node: string;
+  /** HTTP basic auth (from the user:password of INDEX_URL). */
+  auth?: { username: string; password: string };
   /** Index name: lowercase, as OpenSearch requires. */
   index: string;
   /** A ready client (tests, AWS SigV4). Its own retries are overridden per request; close() leaves it open. */
@@ -241,19 +245,6 @@ function judgeItem(p: Pending, item: BulkItem | undefined): IndexItemResult | 'r
   return { ok: false, error: new IndexRejectedError(status, item?.error?.type, reason) };
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 export class OpenSearchIndex implements SearchIndex {
   readonly kind = 'opensearch';
   readonly index: string;
@@ -267,7 +258,7 @@ export class OpenSearchIndex implements SearchIndex {
     this.#o = resolveOptions(options);
     this.index = this.#o.index;
     this.#ownsClient = !options.client;
-    this.#client = options.client ?? new Client({ node: this.#o.node, maxRetries: 0, requestTimeout: this.#o.requestTimeoutMs });
+    this.#client = options.client ?? new Client({ node: this.#o.node, ...(options.auth ? { auth: options.auth } : {}), maxRetries: 0, requestTimeout: this.#o.requestTimeoutMs });
   }
 
   /** Per-request options: whatever client we were given, it must not retry on its own. */
@@ -294,7 +285,7 @@ export class OpenSearchIndex implements SearchIndex {
         const error = classifyRequestError(err, `creating OpenSearch index ${index}`);
         if (!error.retryable || attempt >= this.#o.maxRetries) throw error;
         logger.warn({ index, attempt, err: error.message }, 'OpenSearch not ready; retrying');
-        await abortableSleep(this.#backoff(attempt));
+        await sleep(this.#backoff(attempt));
       }
     }
   }
@@ -317,7 +308,8 @@ export class OpenSearchIndex implements SearchIndex {
       if (pending.length === 0 || round >= this.#o.maxRetries || signal?.aborted) break;
       this.#o.telemetry.indexItemRetries(pending.length);
       this.#o.logger.warn({ index: this.#o.index, round: round + 1, items: pending.length, err: pending[0]?.lastError?.message }, 'retrying OpenSearch bulk items');
-      await abortableSleep(this.#backoff(round), signal);
+      // An abort ends the wait early; the loop then stops.
+      await sleep(this.#backoff(round), undefined, { signal }).catch(() => {});
     }
     for (const p of pending) {
       results[p.at] = { ok: false, error: p.lastError ?? new RetryableError(`OpenSearch bulk: aborted before ${p.id} was written`) };
@@ -445,7 +437,6 @@ export class OpenSearchIndex implements SearchIndex {
   }
 
   #backoff(round: number): number {
-    const cap = Math.min(this.#o.backoffMaxMs, this.#o.backoffBaseMs * 2 ** round);
-    return cap / 2 + Math.random() * (cap / 2);
+    return backoffMs(round, { baseMs: this.#o.backoffBaseMs, maxMs: this.#o.backoffMaxMs, jitter: 0.5 });
   }
 }

@@ -2,16 +2,13 @@
 // terminal; a summary at the end.
 import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { Pipeline } from '../pipeline.ts';
-import { defaultThumbnailDir, openThumbnails, pipelineOptions } from '../wiring.ts';
+import { buildWorker, defaultThumbnailDir } from '../wiring.ts';
 import { DirectorySource } from '../adapters/directory-source.ts';
-import { FileBlobStore } from '../adapters/file-blob-store.ts';
 import { SqliteIndex } from '../adapters/sqlite-index.ts';
 import { documentId } from '../ids.ts';
-import { createExtractor } from '../pool/extract-pool.ts';
 import { PrometheusTelemetry } from '../telemetry/metrics.ts';
 import { startOpsServer, type OpsServer } from '../telemetry/ops-server.ts';
-import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { noTelemetry, teeTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { DocStatus } from '../types.ts';
 
 export type IndexCommandOptions = { paths: string[]; db: string; serveMetrics: boolean; thumbnails: boolean };
@@ -22,29 +19,28 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
   const counts: Partial<Record<DocStatus, number>> = {};
   let done = 0;
   const base: Telemetry = o.serveMetrics ? new PrometheusTelemetry() : noTelemetry;
-  // Count documents by status for the progress line and summary, and pass everything on to `base`.
-  const countStatus = (s: DocStatus) => {
-    counts[s] = (counts[s] ?? 0) + 1;
-    done++;
-    base.documentStatus(s);
-  };
-  const telemetry: Telemetry = new Proxy(base, {
-    get(target, key) {
-      if (key === 'documentStatus') return countStatus;
-      const v = Reflect.get(target, key);
-      return typeof v === 'function' ? v.bind(target) : v;
+  // Count documents by status for the progress line and summary.
+  const telemetry = teeTelemetry(base, {
+    documentStatus(s) {
+      counts[s] = (counts[s] ?? 0) + 1;
+      done++;
     },
   });
   const source = new DirectorySource({
     paths: o.paths,
     isUnchanged: async (ref) => (await index.get(documentId(ref.bucket, ref.key)))?.etag === ref.etag,
   });
-  const thumbnails = o.thumbnails ? await openThumbnails(config, defaultThumbnailDir(o.db)) : undefined;
-  const extractor = createExtractor(config, telemetry);
-  const pipeline = new Pipeline(
-    { source, blobs: new FileBlobStore(), extractor, index, ...(thumbnails ? { thumbnails } : {}), telemetry, logger },
-    pipelineOptions(config, { pollers: 1, wantThumbnails: thumbnails !== undefined, retryBaseSeconds: 0 }),
-  );
+  const worker = await buildWorker(config, {
+    input: { kind: 'files', paths: o.paths },
+    source,
+    index,
+    telemetry,
+    logger,
+    localThumbnailDir: defaultThumbnailDir(o.db),
+    ...(o.thumbnails ? {} : { thumbnails: null }),
+    pipeline: { pollers: 1, retryBaseSeconds: 0 },
+  });
+  const { pipeline } = worker;
   let ops: OpsServer | undefined;
   if (o.serveMetrics && base instanceof PrometheusTelemetry) {
     ops = await startOpsServer({ port: config.metricsPort, registry: base.registry, logger, host: '127.0.0.1', ready: () => pipeline.readiness() });
@@ -71,10 +67,7 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
     if (progress) clearInterval(progress);
     if (tty) process.stderr.write('\r\x1b[K');
     process.off('SIGINT', onSignal);
-    await source.close();
-    await extractor.close();
-    await index.close();
-    await pipeline.cleanup();
+    await worker.close();
     await ops?.close();
   }
   const secs = (Date.now() - started) / 1000;

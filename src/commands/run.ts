@@ -2,12 +2,7 @@
 // releasing what did not finish; a second signal exits at once.
 import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { Pipeline } from '../pipeline.ts';
-import { openIndex, openThumbnails, pipelineOptions } from '../wiring.ts';
-import { createAwsClients } from '../adapters/aws-clients.ts';
-import { SqsJobSource } from '../adapters/sqs-source.ts';
-import { S3BlobStore } from '../adapters/s3-blob-store.ts';
-import { createExtractor } from '../pool/extract-pool.ts';
+import { buildWorker } from '../wiring.ts';
 import { PrometheusTelemetry } from '../telemetry/metrics.ts';
 import { startOpsServer } from '../telemetry/ops-server.ts';
 
@@ -17,23 +12,8 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
     return 78;
   }
   const telemetry = new PrometheusTelemetry();
-  const aws = createAwsClients(config);
-  const source = new SqsJobSource({
-    client: aws.sqs,
-    queueUrl: config.queue.url,
-    waitTimeSeconds: config.queue.waitTimeSeconds,
-    visibilityTimeoutSeconds: config.queue.visibilityTimeoutSeconds,
-    heartbeatSeconds: config.queue.heartbeatSeconds,
-    telemetry,
-    logger,
-  });
-  const index = await openIndex(config, telemetry, logger);
-  const thumbnails = await openThumbnails(config, undefined);
-  const extractor = createExtractor(config, telemetry);
-  const pipeline = new Pipeline(
-    { source, blobs: new S3BlobStore({ client: aws.s3, telemetry }), extractor, index, ...(thumbnails ? { thumbnails } : {}), telemetry, logger },
-    pipelineOptions(config, { wantThumbnails: thumbnails !== undefined }),
-  );
+  const worker = await buildWorker(config, { telemetry, logger });
+  const { pipeline, index } = worker;
   const ops = await startOpsServer({
     port: config.metricsPort,
     registry: telemetry.registry,
@@ -66,11 +46,8 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
   logger.info({ queueUrl: config.queue.url, index: index.kind, poolSize: config.pool.size, poolSizeFrom: config.pool.source }, 'worker started');
   await Promise.race([stopped, pipeline.done()]);
   await pipeline.stop();
-  await source.close();
-  await Promise.allSettled([extractor.close(), index.close()]);
-  await pipeline.cleanup();
+  await worker.close();
   await ops.close();
-  aws.destroy();
   logger.info('stopped');
   logger.flush?.();
   return 0;

@@ -1,5 +1,6 @@
 // The units that flow through the stages: a message (one lease, settled once) and its tasks (one per job).
 import type { WorkerError } from '../errors.ts';
+import { backoffMs } from './backoff.ts';
 import type { IndexDocument, IndexOp, JobSpec, Lease, LocalFile } from '../types.ts';
 
 export type TaskOutcome = 'ok' | 'skipped' | 'failed';
@@ -46,9 +47,7 @@ export function worse(a: WorkerError | undefined, b: WorkerError): WorkerError {
 
 /** Backoff for a retryable failure, growing with the receive count, so poison messages reach the DLQ. */
 export function retryDelaySeconds(receiveCount: number, baseSeconds: number, maxSeconds: number): number {
-  const exp = Math.min(20, Math.max(0, receiveCount - 1));
-  const raw = baseSeconds * 2 ** exp;
-  // Up to 20 % jitter so a burst of failures does not come back as a burst.
-  const jittered = raw * (0.8 + Math.random() * 0.2);
+  // Capped after the jitter (up to 20 %), so a long-failing message waits the full maximum.
+  const jittered = backoffMs(Math.min(20, receiveCount - 1), { baseMs: baseSeconds, maxMs: Infinity, jitter: 0.2 });
   return Math.max(0, Math.min(maxSeconds, Math.round(jittered)));
 }

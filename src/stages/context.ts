@@ -20,7 +20,11 @@ export type PipelineOptions = {
   indexFlushMs: number;
   indexConcurrency: number;
   deleteFlushMs: number;
+  /** Leases per DeleteMessageBatch call (SQS allows 10). */
+  deleteBatchSize: number;
+  deleteConcurrency: number;
   deleteRetries: number;
+  deleteRetryBaseMs: number;
   limits: ExtractLimits & { maxBytes: number };
   ocrLangs: string;
   /** Private temp dir for downloads (created by the pipeline, mode 0700). */

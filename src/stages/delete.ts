@@ -1,6 +1,8 @@
-// Delete: acks settled messages in batches of up to 10, flushed by count or a short timer. Entries that
-// fail are retried a few times; a message whose delete still fails reappears after its visibility
+// Delete: acks settled messages in batches (SQS allows 10), flushed by count or a short timer, a few
+// batches at once. Entries that fail are retried a few times with backoff; a message whose delete still fails reappears after its visibility
 // timeout and is processed again (indexing is idempotent).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../flow/backoff.ts';
 import { batches } from '../flow/batch.ts';
 import type { Channel } from '../flow/channel.ts';
 import type { Lease } from '../types.ts';
@@ -8,10 +10,10 @@ import { type StageContext, seconds } from './context.ts';
 
 export async function runDelete(ctx: StageContext, input: Channel<Lease>): Promise<void> {
   const inFlight = new Set<Promise<void>>();
-  for await (const batch of batches(input, { maxCount: 10, maxWaitMs: ctx.opts.deleteFlushMs })) {
+  for await (const batch of batches(input, { maxCount: ctx.opts.deleteBatchSize, maxWaitMs: ctx.opts.deleteFlushMs })) {
     const p = deleteBatch(ctx, batch).finally(() => inFlight.delete(p));
     inFlight.add(p);
-    if (inFlight.size >= 4) await Promise.race(inFlight);
+    if (inFlight.size >= ctx.opts.deleteConcurrency) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
 }
@@ -20,7 +22,7 @@ async function deleteBatch(ctx: StageContext, batch: Lease[]): Promise<void> {
   const t0 = process.hrtime.bigint();
   let pending = batch;
   for (let attempt = 0; pending.length > 0 && attempt <= ctx.opts.deleteRetries; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    if (attempt > 0) await sleep(backoffMs(attempt, { baseMs: ctx.opts.deleteRetryBaseMs, maxMs: Infinity }));
     try {
       const { failed } = await ctx.source.ack(pending);
       ctx.telemetry.messagesDeleted(pending.length - failed.length);

@@ -1,5 +1,7 @@
 // Receive: long-polls the source with several pollers and turns each delivery into tasks. A poller waits
 // for room in the download queue before it polls again, so a busy pipeline stops taking messages.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../flow/backoff.ts';
 import { ChannelClosedError, type Channel } from '../flow/channel.ts';
 import { documentId, sourceOf } from '../ids.ts';
 import { newMessageState, type Task } from '../flow/work.ts';
@@ -26,10 +28,11 @@ async function poll(ctx: StageContext, out: Channel<Task>, signal: AbortSignal):
       if (signal.aborted) return;
       failures++;
       ctx.health.receiveError = String(err);
-      const wait = Math.min(20_000, 250 * 2 ** Math.min(failures, 7));
+      const wait = backoffMs(failures, { baseMs: 250, maxMs: 20_000 });
       ctx.logger.warn({ err: String(err), retryInMs: wait }, 'receive failed');
       ctx.telemetry.stageItem('receive', 'retry', seconds(t0));
-      await sleep(wait, signal);
+      // An abort ends the wait early; the loop then stops.
+      await sleep(wait, undefined, { signal }).catch(() => {});
       continue;
     }
     if (deliveries.length === 0) {
@@ -62,16 +65,4 @@ async function poll(ctx: StageContext, out: Channel<Task>, signal: AbortSignal):
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -36,3 +36,23 @@ export const noTelemetry: Telemetry = {
   messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, documentStatus() {}, bulkRequest() {},
   indexItemRetries() {},
 };
+
+/**
+ * Telemetry that reports to `base` and also calls the hooks in `also` (after base, same arguments):
+ * how a command or the bench counts something without a second implementation of the interface.
+ */
+export function teeTelemetry(base: Telemetry, also: Partial<Telemetry>): Telemetry {
+  return new Proxy(base, {
+    get(target, key) {
+      const v = Reflect.get(target, key);
+      if (typeof v !== 'function') return v;
+      const own = v.bind(target) as (...args: unknown[]) => void;
+      const hook = (also as Record<PropertyKey, unknown>)[key];
+      if (typeof hook !== 'function') return own;
+      return (...args: unknown[]) => {
+        own(...args);
+        (hook as (...args: unknown[]) => void)(...args);
+      };
+    },
+  });
+}
