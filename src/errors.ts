@@ -11,7 +11,7 @@ export type WorkerErrorCode =
   | 'STALE_EVENT'
   | 'TOO_LARGE'
   | 'UNSUPPORTED'
-  | 'EXTRACT_FAILED'
+  | 'REQUEST_REJECTED'
   | 'INDEX_REJECTED'
   | 'MALFORMED_MESSAGE'
   | 'CONFIG';
@@ -87,10 +87,12 @@ export class ConfigError extends WorkerError {
 }
 
 /**
- * Classifies anything thrown by an SDK or the network. AWS SDK v3 and the OpenSearch client both
- * expose an HTTP status; throttling and 5xx retry, other 4xx are permanent.
+ * Classifies a failed call to a dependency (S3, SQS, any SDK or the network), by the HTTP status the
+ * AWS SDK v3 and the OpenSearch client both expose: 404 -> NOT_FOUND, 412 -> STALE_EVENT; throttling,
+ * 5xx, timeouts and connection errors -> RETRYABLE; any other 4xx -> REQUEST_REJECTED (permanent).
+ * Extraction failures never come here: the pool reports them in the result's status.
  */
-export function classify(err: unknown, what: string): WorkerError {
+export function classifyDependencyError(err: unknown, what: string): WorkerError {
   if (err instanceof WorkerError) return err;
   const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; statusCode?: number; meta?: { statusCode?: number } };
   const status = e?.$metadata?.httpStatusCode ?? e?.statusCode ?? e?.meta?.statusCode;
@@ -101,7 +103,7 @@ export function classify(err: unknown, what: string): WorkerError {
   if (status === undefined || status === 429 || status >= 500 || e?.$retryable || /Throttl|Timeout|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|AbortError/i.test(`${name} ${e?.code ?? ''} ${e?.message ?? ''}`)) {
     return new RetryableError(msg, { cause: err });
   }
-  return new WorkerError('permanent', 'EXTRACT_FAILED', msg, { cause: err });
+  return new WorkerError('permanent', 'REQUEST_REJECTED', msg, { cause: err });
 }
 
 export function errorMessage(err: unknown): string {

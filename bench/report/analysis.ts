@@ -123,7 +123,7 @@ What the backlog adds beyond the worst single file is concurrency: with ${r.mach
 page being OCR'd on the other thread are in memory together, and each OCR engine's WASM heap (about 110 MB for
 eng+jpn) keeps its high-water mark until the engine is recycled or stops after a minute idle.`);
     }
-    lines.push(`Already in place: one full-size raster at a time across the pool (\`src/extract/raster-gate.ts\`), OCR images capped
+    lines.push(`Already in place: one full-size raster at a time across the pool (\`src/workers/raster-gate.ts\`), OCR images capped
 at 8 MP, pool threads' JS heap capped at 128 MB, OCR engines started on demand and stopped when idle,
 \`MALLOC_ARENA_MAX=2\`, and an extract byte budget (\`EXTRACT_BYTES_BUDGET\`, 64 MB) so two 50 MB PDFs are never parsed
 side by side. Together they took this figure from 1.7 GB to about 830 MB; ordinary OCR backlogs peak at 540–630 MB

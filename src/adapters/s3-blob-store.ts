@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type GetObjectCommandOutput, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { classify, errorMessage, NotFoundError, RetryableError, TooLargeError, WorkerError } from '../errors.ts';
+import { classifyDependencyError, errorMessage, NotFoundError, RetryableError, TooLargeError, WorkerError } from '../errors.ts';
 import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { BlobStore, DownloadOptions, LocalFile, ObjectRef } from '../types.ts';
 
@@ -42,7 +42,7 @@ export class S3BlobStore implements BlobStore {
         { abortSignal: signal },
       );
     } catch (err) {
-      throw classify(err, where);
+      throw classifyDependencyError(err, where);
     }
     const body = res.Body as Readable | undefined;
     if (!body) throw new RetryableError(`${where}: response has no body`);
@@ -92,7 +92,7 @@ export class S3BlobStore implements BlobStore {
       }
     } catch (err) {
       body.destroy();
-      throw err instanceof WorkerError ? err : classify(err, where);
+      throw err instanceof WorkerError ? err : classifyDependencyError(err, where);
     } finally {
       if (bytes) this.#telemetry.bytesDownloaded(bytes);
     }
@@ -118,7 +118,7 @@ export class S3BlobStore implements BlobStore {
       await this.#client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
       return true;
     } catch (err) {
-      if (classify(err, 'HeadObject') instanceof NotFoundError) return false;
+      if (classifyDependencyError(err, 'HeadObject') instanceof NotFoundError) return false;
       throw new RetryableError(`HeadObject s3://${ref.bucket}/${ref.key}: ${errorMessage(err)}`, { cause: err });
     }
   }

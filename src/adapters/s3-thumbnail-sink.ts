@@ -1,6 +1,6 @@
 // Stores WebP thumbnails in S3 under a prefix, one object per document id.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ConfigError, classify } from '../errors.ts';
+import { ConfigError, classifyDependencyError } from '../errors.ts';
 import type { ThumbnailSink } from '../types.ts';
 import type { S3Sender } from './s3-blob-store.ts';
 
@@ -30,7 +30,7 @@ export class S3ThumbnailSink implements ThumbnailSink {
     try {
       await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: webp, ContentType: 'image/webp' }));
     } catch (err) {
-      throw classify(err, `PutObject s3://${this.#bucket}/${key}`);
+      throw classifyDependencyError(err, `PutObject s3://${this.#bucket}/${key}`);
     }
     return `s3://${this.#bucket}/${key}`;
   }

@@ -24,7 +24,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classify, errorMessage, MalformedMessageError, type WorkerError } from '../errors.ts';
+import { classifyDependencyError, errorMessage, MalformedMessageError, type WorkerError } from '../errors.ts';
 import { parseMessageBody } from './s3-events.ts';
 import { silentLogger, type Logger } from '../telemetry/log.ts';
 import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
@@ -128,7 +128,7 @@ export class SqsJobSource implements JobSource {
       messages = out.Messages ?? [];
     } catch (err) {
       if (abort.aborted) return []; // the idle long poll was cut short (shutdown)
-      throw classify(err, 'SQS ReceiveMessage');
+      throw classifyDependencyError(err, 'SQS ReceiveMessage');
     }
     if (this.#closed) {
       // close() ran while this poll was in flight: give the messages straight back.
@@ -196,7 +196,7 @@ export class SqsJobSource implements JobSource {
       );
     } catch (err) {
       for (const h of batch) h.ending = false;
-      this.#log.warn({ count: batch.length, err: classify(err, 'SQS DeleteMessageBatch').message }, 'delete batch failed; leases kept');
+      this.#log.warn({ count: batch.length, err: classifyDependencyError(err, 'SQS DeleteMessageBatch').message }, 'delete batch failed; leases kept');
       return batch.map((h) => h.lease);
     }
     const failedById = new Map((out.Failed ?? []).map((f) => [f.Id, f]));

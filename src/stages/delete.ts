@@ -3,19 +3,14 @@
 // timeout and is processed again (indexing is idempotent).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../flow/backoff.ts';
-import { batches } from '../flow/batch.ts';
+import { writeBatches } from '../flow/batch.ts';
 import type { Channel } from '../flow/channel.ts';
 import type { Lease } from '../types.ts';
 import { type StageContext, seconds } from './context.ts';
 
 export async function runDelete(ctx: StageContext, input: Channel<Lease>): Promise<void> {
-  const inFlight = new Set<Promise<void>>();
-  for await (const batch of batches(input, { maxCount: ctx.opts.deleteBatchSize, maxWaitMs: ctx.opts.deleteFlushMs })) {
-    const p = deleteBatch(ctx, batch).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= ctx.opts.deleteConcurrency) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
+  const o = ctx.opts;
+  await writeBatches(input, { maxCount: o.deleteBatchSize, maxWaitMs: o.deleteFlushMs, concurrency: o.deleteConcurrency }, (batch) => deleteBatch(ctx, batch));
 }
 
 async function deleteBatch(ctx: StageContext, batch: Lease[]): Promise<void> {

@@ -2,7 +2,7 @@
 // A remove task only checks that no newer object has taken the key (a stale remove is dropped).
 // Gone or changed objects finish the task with nothing indexed; too-large objects are indexed by
 // name with status too_large, without their body.
-import { type WorkerError, TooLargeError, classify } from '../errors.ts';
+import { type WorkerError, TooLargeError, classifyDependencyError } from '../errors.ts';
 import type { Channel } from '../flow/channel.ts';
 import type { ByteBudget } from '../flow/stage.ts';
 import type { Task } from '../flow/work.ts';
@@ -23,7 +23,7 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
         }
       } catch (err) {
         ctx.telemetry.stageItem('download', 'retry', seconds(t0));
-        await ctx.settle.finish(task, 'failed', classify(err, `check ${ref.key}`));
+        await ctx.settle.finish(task, 'failed', classifyDependencyError(err, `check ${ref.key}`));
         return;
       }
       task.op = { kind: 'remove', id: task.id, ...(ref.sequencer ? { sequencer: ref.sequencer } : {}) };
@@ -46,7 +46,7 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
     } catch (err) {
       budget.release(task.reservedBytes);
       task.reservedBytes = 0;
-      const e: WorkerError = classify(err, `download ${ref.key}`);
+      const e: WorkerError = classifyDependencyError(err, `download ${ref.key}`);
       task.msg.ms.download += seconds(t0) * 1000;
       if (e instanceof TooLargeError) {
         task.doc = metadataDocument(task, { size: e.size, status: 'too_large', error: e.message });

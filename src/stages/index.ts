@@ -1,6 +1,6 @@
 // Index: batches upserts and removes by count, bytes and time, writes each batch, and finishes every
 // task with its own outcome (the index reports one result per op).
-import { batches } from '../flow/batch.ts';
+import { writeBatches } from '../flow/batch.ts';
 import type { Channel } from '../flow/channel.ts';
 import { RetryableError, errorMessage } from '../errors.ts';
 import type { IndexItemResult } from '../types.ts';
@@ -13,13 +13,9 @@ function opBytes(task: Task): number {
 }
 
 export async function runIndex(ctx: StageContext, input: Channel<Task>): Promise<void> {
-  const inFlight = new Set<Promise<void>>();
-  for await (const batch of batches(input, { maxCount: ctx.opts.indexBatchSize, maxBytes: ctx.opts.indexBatchBytes, maxWaitMs: ctx.opts.indexFlushMs, sizeOf: opBytes })) {
-    const p = writeBatch(ctx, batch).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= ctx.opts.indexConcurrency) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
+  const o = ctx.opts;
+  const batching = { maxCount: o.indexBatchSize, maxBytes: o.indexBatchBytes, maxWaitMs: o.indexFlushMs, sizeOf: opBytes, concurrency: o.indexConcurrency };
+  await writeBatches(input, batching, (batch) => writeBatch(ctx, batch));
 }
 
 async function writeBatch(ctx: StageContext, batch: Task[]): Promise<void> {
