@@ -121,18 +121,9 @@ export async function openAws(config: Config, telemetry: Telemetry = noTelemetry
 /** The pipeline's options, all from the configuration; overrides for a command's needs or a test. */
 export function pipelineOptions(config: Config, overrides: Partial<PipelineOptions> = {}): PipelineOptions {
   return {
+    ...config.stages,
     receiveBatch: config.queue.batchSize,
     pollers: config.queue.pollers,
-    queueCapacity: config.stages.queueCapacity,
-    downloadConcurrency: config.stages.downloadConcurrency,
-    downloadBytesBudget: config.stages.downloadBytesBudget,
-    unknownSizeReserve: config.stages.unknownSizeReserve,
-    extractConcurrency: config.stages.extractConcurrency,
-    extractBytesBudget: config.stages.extractBytesBudget,
-    indexBatchSize: config.stages.indexBatchSize,
-    indexBatchBytes: config.stages.indexBatchBytes,
-    indexFlushMs: config.stages.indexFlushMs,
-    indexConcurrency: config.stages.indexConcurrency,
     deleteFlushMs: config.queue.deleteFlushMs,
     deleteBatchSize: config.queue.deleteBatchSize,
     deleteConcurrency: config.queue.deleteConcurrency,
