@@ -26,7 +26,7 @@ import { runStages, stagesByName } from './sections/stages.ts';
 const SECTIONS = ['control-plane', 'stages', 'full-work', 'memory', 'ocr'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'render-only': { type: 'boolean', default: false } } });

@@ -41,7 +41,7 @@ const report = await runChaos({
   poison: int('poison', values.poison, 0),
   removes: int('removes', values.removes, 0),
   corpusShare: share,
-  corpusDir: fileURLToPath(new URL('../../shared/corpus', import.meta.url)),
+  corpusDir: fileURLToPath(new URL('../../shared/corpus/', import.meta.url)),
   killAfterMs: [500, 8_000],
   drainTimeoutMs: 30 * 60_000,
   seed,

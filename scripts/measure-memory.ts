@@ -21,7 +21,7 @@ import { hugeStreamPdf, makePdf, millionPagePdf, pdfStream } from '../test/helpe
 
 const MiB = 1024 * 1024;
 const SAMPLE_MS = 50;
-const corpus = fileURLToPath(new URL('../../shared/corpus', import.meta.url));
+const corpus = fileURLToPath(new URL('../../shared/corpus/', import.meta.url));
 const ocrDir = path.join(corpus, 'ocr');
 const pdfDir = path.join(corpus, 'pdfjs');
 const TEXT_PDFS = ['tracemonkey.pdf', 'issue19971.pdf', 'issue6387.pdf', 'issue8570.pdf', 'javauninstall-7r.pdf', 'file_pdfjs_test.pdf', 'xfa_filled_imm1344e.pdf', 'bug1978317.pdf'];

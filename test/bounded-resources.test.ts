@@ -17,7 +17,7 @@ import {
   LANGDATA_CACHE, bytesUnder, filesUnder, indexCount, killWorker, processFigures, queueEmpty, spawnWorker, until, type WorkerProcess,
 } from './helpers/worker-process.ts';
 
-const corpus = fileURLToPath(new URL('../../shared/corpus', import.meta.url));
+const corpus = fileURLToPath(new URL('../../shared/corpus/', import.meta.url));
 const DOCS = 800;
 const MiB = 1024 * 1024;
 const POOL_SIZE = 2;

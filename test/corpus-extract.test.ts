@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PoolExtractor } from '../src/pool/extract-pool.ts';
 import type { DocStatus, ExtractLimits, ExtractResult } from '../src/types.ts';
 
-const corpus = new URL('../../shared/corpus', import.meta.url).pathname;
+const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
 const DOC_TIMEOUT_MS = 20_000;
 const GRACE_MS = 5_000;
 const limits: ExtractLimits = { maxOcrPages: 0, maxChars: 200_000, docTimeoutMs: DOC_TIMEOUT_MS, pageTimeoutMs: 10_000, maxPixels: 50_000_000 };

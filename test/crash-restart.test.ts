@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatReport, runChaos } from './helpers/chaos.ts';
 
-const corpusDir = fileURLToPath(new URL('../../shared/corpus', import.meta.url));
+const corpusDir = fileURLToPath(new URL('../../shared/corpus/', import.meta.url));
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000);
 
 test('a worker SIGKILLed three times mid-backlog and restarted loses nothing, duplicates nothing and leaves nothing behind', async (t) => {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { contentTypeOf, detectKind, detectKindFromBytes } from '../src/workers/extract/detect.ts';
 
-const shared = new URL('../../shared/corpus', import.meta.url).pathname;
+const shared = new URL('../../shared/corpus/', import.meta.url).pathname;
 const tika = path.join(shared, 'tika');
 const haveCorpus = existsSync(tika);
 

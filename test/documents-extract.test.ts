@@ -15,7 +15,7 @@ import { extractDocument } from '../src/workers/extract/documents.ts';
 import type { DocumentText } from '../src/workers/extract/documents.ts';
 import type { ExtractLimits } from '../src/types.ts';
 
-const TIKA = new URL('../../shared/corpus/tika', import.meta.url).pathname;
+const TIKA = new URL('../../shared/corpus/tika/', import.meta.url).pathname;
 const HAVE_TIKA = existsSync(TIKA);
 const LIMITS: ExtractLimits = { maxOcrPages: 5, maxChars: 1_000_000, docTimeoutMs: 30_000, pageTimeoutMs: 10_000, maxPixels: 100_000_000 };
 const STATUSES = new Set(['ok', 'partial', 'failed', 'unsupported', 'too_large']);

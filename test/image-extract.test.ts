@@ -11,7 +11,7 @@ import extract from '../src/workers/extract-worker.ts';
 import { OcrEngine, OcrTimeoutError, ocrEngineFor, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
 import type { ExtractLimits, ExtractRequest } from '../src/types.ts';
 
-const corpus = new URL('../../shared/corpus', import.meta.url).pathname;
+const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
 const limits: ExtractLimits = { maxOcrPages: 10, maxChars: 1_000_000, docTimeoutMs: 120_000, pageTimeoutMs: 60_000, maxPixels: 100_000_000 };
 const req = (p: string, l: Partial<ExtractLimits> = {}): ExtractRequest => ({ path: p, name: path.basename(p), size: 0, limits: { ...limits, ...l }, ocrLangs: 'eng', wantThumbnail: true });
 

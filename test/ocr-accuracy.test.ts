@@ -8,7 +8,7 @@ import { DEFAULTS } from '../src/config.ts';
 import { OcrEngine, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
 import { cer } from './helpers/cer.ts';
 
-const corpus = new URL('../../shared/corpus', import.meta.url).pathname;
+const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
 const ocrDir = path.join(corpus, 'ocr');
 const skip = existsSync(ocrDir) ? false : 'shared corpus absent (../shared/corpus/ocr)';
 

@@ -11,7 +11,7 @@ import { Deadline } from '../src/workers/extract/result.ts';
 import type { ExtractLimits } from '../src/types.ts';
 import { scannedPdf } from './helpers/scan-pdf.ts';
 
-const corpus = new URL('../../shared/corpus', import.meta.url).pathname;
+const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
 const pdfjs = path.join(corpus, 'pdfjs');
 const skip = existsSync(pdfjs) ? false : 'shared corpus absent (../shared/corpus/pdfjs)';
 

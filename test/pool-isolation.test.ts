@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PoolExtractor } from '../src/pool/extract-pool.ts';
 import type { ExtractLimits, ExtractRequest } from '../src/types.ts';
 
-const corpus = new URL('../../shared/corpus', import.meta.url).pathname;
+const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
 const scan = path.join(corpus, 'ocr', 'phototest.tif');
 const skip = existsSync(scan) ? false : 'shared corpus absent (../shared/corpus/ocr)';
 const workerFile = fileURLToPath(new URL('./helpers/misbehaving-worker.ts', import.meta.url));

@@ -15,7 +15,7 @@ import {
   LANGDATA_CACHE, indexCount, indexRows, killWorker, queueEmpty, queuedBodies, spawnWorker, tempLeftovers, until, type WorkerProcess,
 } from './helpers/worker-process.ts';
 
-const corpus = fileURLToPath(new URL('../../shared/corpus', import.meta.url));
+const corpus = fileURLToPath(new URL('../../shared/corpus/', import.meta.url));
 
 let fx: SqsS3Fixture;
 let work: string;

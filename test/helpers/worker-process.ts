@@ -9,7 +9,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { SqsS3Fixture } from './fauxqs.ts';
 import { parsePromText, type Samples } from './prom-text.ts';
 
-const PROJECT = new URL('../..', import.meta.url).pathname;
+const PROJECT = new URL('../../', import.meta.url).pathname;
 
 export type WorkerExit = { code: number | null; signal: NodeJS.Signals | null };
 
