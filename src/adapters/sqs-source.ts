@@ -1,3 +1,6 @@
+// src/adapters/: the outside world behind the small interfaces of src/types.ts — the only code that
+// imports an SDK: job sources (this one; a local directory), blob stores, search indexes, thumbnail sinks.
+//
 // SQS as a JobSource. Each received message becomes a lease; one heartbeat timer keeps every held
 // lease invisible (batched ChangeMessageVisibilityBatch) until it is acked (deleted) or released.
 // Receipt handles stay in a private map keyed by the lease object: they never leave this module and

@@ -1,3 +1,6 @@
+// src/commands/: one CLI command a file; src/cli.ts parses argv and calls one. Commands build their
+// worker through buildWorker (src/wiring.ts) and never choose adapters themselves.
+//
 // `run`: the SQS consumer. SIGTERM/SIGINT stop receiving and drain within the shutdown deadline,
 // releasing what did not finish; a second signal exits at once.
 import type { Config } from '../config.ts';

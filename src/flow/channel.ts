@@ -1,3 +1,6 @@
+// src/flow/: the pipeline's machinery — this bounded channel between stages, the stage runner and byte
+// budget (stage.ts), batching (batch.ts), the units of work (work.ts), settle (settle.ts), backoff.ts.
+//
 // A bounded async queue that joins two stages. Back-pressure is nothing more than `await push(item)`:
 // the producer waits while the channel is full. Closing lets consumers drain what is left, then end.
 

@@ -1,3 +1,6 @@
+// src/pool/: the main-thread side of the extract pool. It speaks to its threads only through the
+// contract in src/workers/protocol.ts and never imports the thread entry.
+//
 // The extract pool: piscina threads that stay warm (min = max), each owning one OCR engine. A
 // per-document deadline is enforced from this side by aborting the task, which makes piscina
 // terminate the thread running it: a hung or crashed document costs its thread, never the process.

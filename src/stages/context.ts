@@ -1,3 +1,6 @@
+// src/stages/: one file a stage (receive, download, extract, index, delete), each given this context;
+// src/pipeline.ts joins them with the channels of src/flow/.
+//
 // What every stage is given: the adapters, options and the settle function. Stages never import an SDK.
 import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/log.ts';

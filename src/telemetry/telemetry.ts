@@ -1,3 +1,6 @@
+// src/telemetry/: this interface (and noTelemetry, teeTelemetry), its Prometheus implementation
+// (metrics.ts), logging (log.ts, log-fields.ts) and the ops HTTP server (ops-server.ts).
+//
 // What the pipeline reports as it runs. Stages and adapters call these methods; the Prometheus
 // implementation (src/telemetry/metrics.ts) turns them into counters and histograms. Gauges that can be read
 // on demand (queue depth, leases in flight, pool use) are registered once as callbacks and read only

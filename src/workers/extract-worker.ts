@@ -1,3 +1,6 @@
+// src/workers/: everything that runs inside a pool thread — this entry, the contract both sides share
+// (protocol.ts), the format extractors (extract/) and OCR (ocr/). Imports nothing from the main side.
+//
 // The piscina entry: one document in, one ExtractResult out. Never throws for a bad file: the result
 // says what happened. Each pool thread owns one OCR engine, started on its first OCR page and kept warm
 // between pages until it has been idle for a while; big decoded rasters pass one at a time through a

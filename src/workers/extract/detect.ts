@@ -1,3 +1,6 @@
+// src/workers/extract/: one reader per format family (pdf, image, documents) plus detection and the
+// text helpers (result.ts); all run inside a pool thread.
+//
 // File type detection: the bytes decide first, the extension second, the declared content type last.
 // A file whose extension lies is detected by what it holds; containers (zip, OLE2) are opened just far
 // enough to tell their flavours apart.

@@ -1,3 +1,6 @@
+// src/workers/ocr/: OCR inside a pool thread. This module is the seam the extractors use; the engine
+// behind it is tesseract.js (tesseract-wasm.ts).
+//
 // What the format extractors (pdf.ts, image.ts) need from OCR, whichever engine reads the page.
 import type { OcrImage, OcrPage, OcrSource } from './tesseract-wasm.ts';
 import type { Release } from '../raster-gate.ts';
