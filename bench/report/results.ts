@@ -1,5 +1,5 @@
 // The shape of bench/results/latest.json.
-import type { MachineFacts } from '../machine.ts';
+import type { MachineFacts } from '../harness/machine.ts';
 import type { ControlPlaneResult, ControlPlaneRttResult, ScaleOutResult } from '../sections/control-plane.ts';
 import type { FullWorkResult, PoolScalingResult } from '../sections/full-work.ts';
 import type { MemoryResult } from '../sections/memory.ts';

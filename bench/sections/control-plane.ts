@@ -2,12 +2,12 @@
 // worker talks to SQS (receive, delete, visibility) and how much fixed cost each message carries.
 // Both run in worker processes against the emulator, on bare loopback and behind a proxy that adds
 // a round trip to every SQS call.
-import { startDelayProxy } from '../delay-proxy.ts';
-import type { StoredObject } from '../emulator.ts';
-import { mapLimit } from '../map-limit.ts';
-import { otherLoad, perMin, round, workerEnv, type BenchContext } from '../context.ts';
-import { runWorkers } from '../workers.ts';
-import type { WorkerMode } from '../worker-protocol.ts';
+import { startDelayProxy } from '../harness/delay-proxy.ts';
+import type { StoredObject } from '../harness/emulator.ts';
+import { mapLimit } from '../harness/map-limit.ts';
+import { otherLoad, perMin, round, workerEnv, type BenchContext } from '../harness/context.ts';
+import { runWorkers } from '../harness/workers.ts';
+import type { WorkerMode } from '../harness/worker-protocol.ts';
 
 export type ControlPlaneResult = {
   seedLoopMsgsPerMin: number;

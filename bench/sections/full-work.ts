@@ -3,13 +3,13 @@
 // one pool thread, like the seed's worker.py — and (b) the pipeline; then the pipeline again with
 // POOL_SIZE 1, 2, 4. Every run is its own worker process with its own queue and index.
 import { basename, join } from 'node:path';
-import type { StoredObject } from '../emulator.ts';
-import { mapLimit } from '../map-limit.ts';
-import { otherLoad, perMin, round, workerEnv, type BenchContext } from '../context.ts';
-import { corpusAvailable, CORPUS, examplePdf, fullMix, quickMix, type MixFile } from '../corpus.ts';
-import { writeTruncatedCopy } from '../big-files.ts';
-import { runWorkers } from '../workers.ts';
-import type { WorkerMode, WorkerResult } from '../worker-protocol.ts';
+import type { StoredObject } from '../harness/emulator.ts';
+import { mapLimit } from '../harness/map-limit.ts';
+import { otherLoad, perMin, round, workerEnv, type BenchContext } from '../harness/context.ts';
+import { corpusAvailable, CORPUS, examplePdf, fullMix, quickMix, type MixFile } from '../harness/corpus.ts';
+import { writeTruncatedCopy } from '../harness/big-files.ts';
+import { runWorkers } from '../harness/workers.ts';
+import type { WorkerMode, WorkerResult } from '../harness/worker-protocol.ts';
 
 export type WorkRun = {
   label: string;

@@ -2,9 +2,9 @@
 // by the pipeline with production settings in its own process. Peak RSS is that process's: sampled
 // every 50 ms from inside it and the kernel's high-water mark (VmHWM), whichever is higher.
 import { join } from 'node:path';
-import { round, type BenchContext } from '../context.ts';
-import { corpusAvailable, examplePdf, fullMix, quickMix, type MixFile } from '../corpus.ts';
-import { writeImageHeavyPdf, writeLargeImage, writeTruncatedCopy } from '../big-files.ts';
+import { round, type BenchContext } from '../harness/context.ts';
+import { corpusAvailable, examplePdf, fullMix, quickMix, type MixFile } from '../harness/corpus.ts';
+import { writeImageHeavyPdf, writeLargeImage, writeTruncatedCopy } from '../harness/big-files.ts';
 import { drainWith, toRun, uploadMix, type WorkRun } from './full-work.ts';
 
 export type MemoryResult = {

@@ -5,10 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { runChild } from '../child.ts';
-import { round, workerEnv, type BenchContext } from '../context.ts';
-import { CORPUS, corpusAvailable } from '../corpus.ts';
-import type { OcrProbeResult, StageTask } from '../stage-probe.ts';
+import { runChild } from '../harness/child.ts';
+import { round, workerEnv, type BenchContext } from '../harness/context.ts';
+import { CORPUS, corpusAvailable } from '../harness/corpus.ts';
+import type { OcrProbeResult, StageTask } from '../harness/stage-probe.ts';
 
 export type OcrImage = { name: string; cer: number; seconds: number; nativeCer?: number; nativeSeconds?: number };
 export type OcrAccuracyResult = {

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { startOpenSearchDouble } from '../../test/helpers/opensearch-double.ts';
-import { runChild } from '../child.ts';
-import { round, workerEnv, type BenchContext } from '../context.ts';
-import { mapLimit } from '../map-limit.ts';
-import { extractSamples } from '../corpus.ts';
-import type { Measure, StageProbeResult, StageTask } from '../stage-probe.ts';
+import { runChild } from '../harness/child.ts';
+import { round, workerEnv, type BenchContext } from '../harness/context.ts';
+import { mapLimit } from '../harness/map-limit.ts';
+import { extractSamples } from '../harness/corpus.ts';
+import type { Measure, StageProbeResult, StageTask } from '../harness/stage-probe.ts';
 
 export type StageFigure = {
   stage: string;

@@ -4,11 +4,11 @@
 // replaces. It uses the project's S3 download, extractor and index adapters, so the comparison
 // measures the control plane (how calls are made), not different stage code.
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { parseMessageBody } from '../src/adapters/s3-events.ts';
-import { documentId, nameOf } from '../src/ids.ts';
-import { extractedDocument } from '../src/stages/document.ts';
-import { newMessageState, type Task } from '../src/flow/work.ts';
-import type { BlobStore, ExtractLimits, Extractor, JobSpec, SearchIndex } from '../src/types.ts';
+import { parseMessageBody } from '../../src/adapters/s3-events.ts';
+import { documentId, nameOf } from '../../src/ids.ts';
+import { extractedDocument } from '../../src/stages/document.ts';
+import { newMessageState, type Task } from '../../src/flow/work.ts';
+import type { BlobStore, ExtractLimits, Extractor, JobSpec, SearchIndex } from '../../src/types.ts';
 
 export type SeedLoopOptions = {
   sqs: SQSClient;

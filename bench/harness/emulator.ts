@@ -5,7 +5,7 @@
 // so a queue reused right after a worker stopped would lose messages to the dead polls for a whole
 // visibility timeout.
 import { readFile, stat } from 'node:fs/promises';
-import { s3EventNotification, startSqsS3Fixture, type SqsS3Fixture } from '../test/helpers/fauxqs.ts';
+import { s3EventNotification, startSqsS3Fixture, type SqsS3Fixture } from '../../test/helpers/fauxqs.ts';
 
 export type StoredObject = { key: string; etag: string; size: number };
 

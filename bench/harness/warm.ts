@@ -1,6 +1,6 @@
 // Waits for an extractor to be warm (every pool thread has loaded its OCR engine). A pool whose
 // warm-up failed (PoolExtractor.ready rejects) fails at once with its error instead of timing out.
-import type { Extractor } from '../src/types.ts';
+import type { Extractor } from '../../src/types.ts';
 
 export async function waitWarm(extractor: Extractor, timeoutMs: number): Promise<number> {
   const t0 = performance.now();

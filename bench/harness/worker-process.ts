@@ -6,15 +6,15 @@
 // the figures.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/telemetry/log.ts';
-import { buildWorker, openIndex } from '../src/wiring.ts';
-import { createAwsClients } from '../src/adapters/aws-clients.ts';
-import { PrometheusTelemetry } from '../src/telemetry/metrics.ts';
-import type { Extractor } from '../src/types.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/telemetry/log.ts';
+import { buildWorker, openIndex } from '../../src/wiring.ts';
+import { createAwsClients } from '../../src/adapters/aws-clients.ts';
+import { PrometheusTelemetry } from '../../src/telemetry/metrics.ts';
+import type { Extractor } from '../../src/types.ts';
 import { BusyGauge, CountingIndex, NoopExtractor, countingTelemetry, newCounts } from './counting.ts';
-import { runSeedLoop } from './seed-loop.ts';
-import { runSequentialWorker } from './sequential-worker.ts';
+import { runSeedLoop } from '../baselines/seed-loop.ts';
+import { runSequentialWorker } from '../baselines/sequential-worker.ts';
 import type { FromWorker, ToWorker, WorkerResult, WorkerSpec } from './worker-protocol.ts';
 import { waitWarm } from './warm.ts';
 
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   await index.init();
 
   const warm0 = performance.now();
-  const pool: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../src/pool/extract-pool.ts')).createExtractor(config, telemetry);
+  const pool: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../../src/pool/extract-pool.ts')).createExtractor(config, telemetry);
   await waitWarm(pool, 180_000);
   const extractor = new BusyGauge(pool, config.pool.size);
   const warmMs = performance.now() - warm0;

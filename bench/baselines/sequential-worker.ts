@@ -10,17 +10,17 @@
 // does; that would flatter the baseline.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Channel } from '../src/flow/channel.ts';
-import { RetryableError, errorMessage } from '../src/errors.ts';
-import { documentId, sourceOf } from '../src/ids.ts';
-import type { PipelineDeps, PipelineOptions } from '../src/pipeline.ts';
-import { Settler } from '../src/flow/settle.ts';
-import { ByteBudget } from '../src/flow/stage.ts';
-import type { StageContext } from '../src/stages/context.ts';
-import { downloadHandler } from '../src/stages/download.ts';
-import { extractHandler } from '../src/stages/extract.ts';
-import type { Lease } from '../src/types.ts';
-import { newMessageState, type Task } from '../src/flow/work.ts';
+import { Channel } from '../../src/flow/channel.ts';
+import { RetryableError, errorMessage } from '../../src/errors.ts';
+import { documentId, sourceOf } from '../../src/ids.ts';
+import type { PipelineDeps, PipelineOptions } from '../../src/pipeline.ts';
+import { Settler } from '../../src/flow/settle.ts';
+import { ByteBudget } from '../../src/flow/stage.ts';
+import type { StageContext } from '../../src/stages/context.ts';
+import { downloadHandler } from '../../src/stages/download.ts';
+import { extractHandler } from '../../src/stages/extract.ts';
+import type { Lease } from '../../src/types.ts';
+import { newMessageState, type Task } from '../../src/flow/work.ts';
 
 export type SequentialOptions = {
   /** Messages per receive; the seed took 5 and worked through them one by one. */

@@ -1,7 +1,7 @@
 // Counters the bench wraps around the real adapters: how many messages were deleted, how many
 // documents and pages were indexed and with which status. They pass every call through unchanged.
-import { teeTelemetry, type Telemetry } from '../src/telemetry/telemetry.ts';
-import type { DocStatus, Extractor, ExtractorStats, ExtractRequest, ExtractResult, IndexItemResult, IndexOp, SearchIndex } from '../src/types.ts';
+import { teeTelemetry, type Telemetry } from '../../src/telemetry/telemetry.ts';
+import type { DocStatus, Extractor, ExtractorStats, ExtractRequest, ExtractResult, IndexItemResult, IndexOp, SearchIndex } from '../../src/types.ts';
 
 export type WorkCounts = {
   deleted: number;

@@ -1,5 +1,5 @@
 // What the bench and its worker processes say to each other over the IPC channel.
-import type { PipelineOptions } from '../src/pipeline.ts';
+import type { PipelineOptions } from '../../src/pipeline.ts';
 import type { WorkCounts } from './counting.ts';
 
 export type WorkerMode =

@@ -4,8 +4,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
-export const CORPUS = fileURLToPath(new URL('../../shared/corpus/', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+export const CORPUS = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
 
 export function corpusAvailable(): boolean {
   return existsSync(CORPUS);
