@@ -22,8 +22,9 @@ import { runFullWork } from './sections/full-work.ts';
 import { runMemory } from './sections/memory.ts';
 import { runOcrAccuracy } from './sections/ocr-accuracy.ts';
 import { runStages, stagesByName } from './sections/stages.ts';
+import { runSearchLatency } from './sections/search.ts';
 
-const SECTIONS = ['control-plane', 'stages', 'full-work', 'memory', 'ocr'] as const;
+const SECTIONS = ['control-plane', 'stages', 'full-work', 'memory', 'ocr', 'search'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -86,6 +87,9 @@ async function main(): Promise<number> {
     });
     if (opts.ocrAccuracy.enabled) await run('ocr', async () => {
       results.ocr = await runOcrAccuracy(ctx);
+    });
+    await run('search', async () => {
+      results.search = await runSearchLatency(ctx);
     });
   } finally {
     await emu.stop();

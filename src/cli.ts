@@ -2,26 +2,29 @@
 // filesearch-worker <command>
 //   run                                 the SQS consumer (production)
 //   index <paths...> [--db FILE]        index local files with the same stages
-//   search <query> [--db FILE] [--json] full-text search of the local index
+//   search <words…> [filters]           search the index (SQLite or OpenSearch)
 //   dump [--db FILE]                    every indexed document, one JSON object a line
+//   serve [--db FILE]                   the search page and API on 127.0.0.1
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { createLogger, type Logger } from './telemetry/log.ts';
 import { runIndexCommand } from './commands/index-files.ts';
 import { runWorker } from './commands/run.ts';
-import { runSearchCommand } from './commands/search.ts';
+import { SEARCH_USAGE, runSearchCommand } from './commands/search.ts';
+import { runServeCommand } from './commands/serve.ts';
 import { runDumpCommand } from './commands/dump.ts';
-import { localDbPath } from './wiring.ts';
+import { localDbPath, openSearchBackend } from './wiring.ts';
 
 const USAGE = `usage: filesearch-worker <command>
 
   run                                    consume S3 events from SQS (QUEUE_URL) until SIGTERM
   index <paths...> [--db FILE] [--serve-metrics] [--no-thumbnails]
                                          index local files and folders (re-runs skip unchanged files)
-  search <query> [--db FILE] [--json] [--limit N]
-                                         search the local index
+  ${SEARCH_USAGE}
+                                         search the index INDEX_URL names (or --db FILE)
   dump [--db FILE]                       print every indexed document as JSON lines
+  serve [--db FILE]                      the search page and its API (SERVE_HOST, SERVE_PORT, SERVE_TOKEN)
 
 Configuration is read from the environment; see README.md.`;
 
@@ -66,27 +69,15 @@ async function main(argv: string[]): Promise<number> {
         thumbnails: !values['no-thumbnails'],
       });
     }
-    case 'search': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: { db: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' } },
-      });
-      const query = positionals.join(' ').trim();
-      if (!query) {
-        console.error('search: give a query');
-        return 2;
-      }
-      const limit = values.limit ? Number(values.limit) : 20;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-        console.error(`search: --limit must be 1..10000, got ${values.limit}`);
-        return 2;
-      }
-      return runSearchCommand(config, { query, db: values.db, json: values.json ?? false, limit });
-    }
+    case 'search':
+      return runSearchCommand(rest, (db) => openSearchBackend(config, db));
     case 'dump': {
       const { values } = parseArgs({ args: rest, options: { db: { type: 'string' } } });
-      return runDumpCommand(config, values.db);
+      return runDumpCommand(await openSearchBackend(config, values.db));
+    }
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: { db: { type: 'string' } } });
+      return runServeCommand(config, logger, { db: values.db });
     }
     default:
       console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

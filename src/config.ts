@@ -77,6 +77,18 @@ export type Config = {
     pageTimeoutMs: number;
     maxPixels: number;
   };
+  /** `serve`: the read-only search page and API. */
+  serve: {
+    host: string;
+    port: number;
+    /** Bearer token; required when host is not loopback. */
+    token: string | undefined;
+    maxPageSize: number;
+    maxTextChars: number;
+    maxUrlBytes: number;
+    /** Lifetime of a presigned S3 thumbnail URL, s. */
+    thumbnailLinkSeconds: number;
+  };
   tmpDir: string;
   metricsPort: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -119,6 +131,12 @@ export const DEFAULTS = {
   METRICS_PORT: 9464,
   LOG_LEVEL: 'info',
   SHUTDOWN_TIMEOUT_MS: 25_000,
+  SERVE_HOST: '127.0.0.1',
+  SERVE_PORT: 8080,
+  SERVE_MAX_PAGE_SIZE: 100,
+  SERVE_MAX_TEXT_CHARS: 500_000,
+  SERVE_MAX_URL_BYTES: 4096,
+  SERVE_THUMBNAIL_LINK_SECONDS: 300,
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -188,6 +206,20 @@ export function parseThumbnailUrl(raw: string): ThumbnailTarget {
   if (raw.startsWith('file:')) return { kind: 'dir', path: raw.slice(5) };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConfigError('THUMBNAIL_URL', `must be s3://bucket/prefix or a folder path, got ${JSON.stringify(raw)}`);
   return { kind: 'dir', path: raw };
+}
+
+function serveHost(env: Env): string {
+  const host = env.SERVE_HOST || DEFAULTS.SERVE_HOST;
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError('SERVE_HOST', `must be an IP address or host name, got ${JSON.stringify(host)}`);
+  return host;
+}
+
+function serveToken(env: Env): string | undefined {
+  const token = env.SERVE_TOKEN || undefined;
+  if (token !== undefined && (token.length < 16 || /[\s;,]/.test(token))) {
+    throw new ConfigError('SERVE_TOKEN', 'must be at least 16 characters with no spaces, commas or semicolons (e.g. `openssl rand -hex 24`)');
+  }
+  return token;
 }
 
 /** Pool size: explicit POOL_SIZE, else a preset from INSTANCE_TYPE, else the machine's cores. */
@@ -268,6 +300,15 @@ export function loadConfig(env: Env = process.env): Config {
       docTimeoutMs: int(env, 'DOC_TIMEOUT_MS', DEFAULTS.DOC_TIMEOUT_MS, 100, 86_400_000),
       pageTimeoutMs: int(env, 'PAGE_TIMEOUT_MS', DEFAULTS.PAGE_TIMEOUT_MS, 100, 86_400_000),
       maxPixels: int(env, 'MAX_PIXELS', DEFAULTS.MAX_PIXELS, 1, 2 ** 40),
+    },
+    serve: {
+      host: serveHost(env),
+      port: int(env, 'SERVE_PORT', DEFAULTS.SERVE_PORT, 0, 65_535),
+      token: serveToken(env),
+      maxPageSize: int(env, 'SERVE_MAX_PAGE_SIZE', DEFAULTS.SERVE_MAX_PAGE_SIZE, 1, 1000),
+      maxTextChars: int(env, 'SERVE_MAX_TEXT_CHARS', DEFAULTS.SERVE_MAX_TEXT_CHARS, 1000, 100_000_000),
+      maxUrlBytes: int(env, 'SERVE_MAX_URL_BYTES', DEFAULTS.SERVE_MAX_URL_BYTES, 512, 65_536),
+      thumbnailLinkSeconds: int(env, 'SERVE_THUMBNAIL_LINK_SECONDS', DEFAULTS.SERVE_THUMBNAIL_LINK_SECONDS, 1, 604_800),
     },
     tmpDir: env.TMPDIR || os.tmpdir(),
     metricsPort: int(env, 'METRICS_PORT', DEFAULTS.METRICS_PORT, 0, 65_535),

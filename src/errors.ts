@@ -14,7 +14,8 @@ export type WorkerErrorCode =
   | 'REQUEST_REJECTED'
   | 'INDEX_REJECTED'
   | 'MALFORMED_MESSAGE'
-  | 'CONFIG';
+  | 'CONFIG'
+  | 'BAD_QUERY';
 
 export class WorkerError extends Error {
   readonly kind: ErrorKind;
@@ -83,6 +84,15 @@ export class ConfigError extends WorkerError {
   constructor(variable: string, message: string) {
     super('permanent', 'CONFIG', `${variable}: ${message}`);
     this.variable = variable;
+  }
+}
+
+/** A search request that cannot be answered as asked: names the parameter and the value (HTTP 400). */
+export class QueryError extends WorkerError {
+  readonly parameter: string;
+  constructor(parameter: string, message: string) {
+    super('permanent', 'BAD_QUERY', `${parameter}: ${message}`);
+    this.parameter = parameter;
   }
 }
 

@@ -188,12 +188,3 @@ export interface SearchIndex {
   write(ops: IndexOp[], signal?: AbortSignal): Promise<IndexItemResult[]>;
   close(): Promise<void>;
 }
-
-export type SearchHit = { id: string; source: string; name: string; score: number; snippet: string; status: DocStatus };
-
-/** Local index: also searchable and dumpable from the CLI. */
-export interface QueryableIndex extends SearchIndex {
-  search(query: string, limit: number): Promise<SearchHit[]>;
-  dump(): AsyncIterable<IndexDocument>;
-  get(id: string): Promise<IndexDocument | undefined>;
-}

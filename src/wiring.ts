@@ -7,7 +7,9 @@ import type { Config } from './config.ts';
 import { Pipeline, type PipelineOptions } from './pipeline.ts';
 import { silentLogger, type Logger } from './telemetry/log.ts';
 import { noTelemetry, type Telemetry } from './telemetry/telemetry.ts';
-import type { BlobStore, Extractor, JobSource, ObjectRef, QueryableIndex, SearchIndex, ThumbnailSink } from './types.ts';
+import type { BlobStore, Extractor, JobSource, ObjectRef, SearchIndex, ThumbnailSink } from './types.ts';
+import type { SearchBackend } from './search/query.ts';
+import { DirThumbnails, noThumbnails, type ThumbnailResolver } from './search/thumbnails.ts';
 import { SqliteIndex } from './adapters/sqlite-index.ts';
 import { DirThumbnailSink } from './adapters/dir-thumbnail-sink.ts';
 import { DirectorySource } from './adapters/directory-source.ts';
@@ -148,11 +150,28 @@ export async function openIndex(config: Config, telemetry: Telemetry = noTelemet
   return new OpenSearchIndex({ node: target.node, index: target.index, ...(target.auth ? { auth: target.auth } : {}), telemetry, logger });
 }
 
-/** The local SQLite index for the reading commands (search, dump): a --db file, else INDEX_URL's. */
-export function openLocalIndex(config: Config, dbOverride?: string): QueryableIndex {
-  if (dbOverride) return new SqliteIndex(dbOverride);
-  if (config.index.kind !== 'sqlite') throw new Error(`this command reads the local SQLite index; INDEX_URL is OpenSearch at ${config.index.node} (pass --db FILE)`);
-  return new SqliteIndex(config.index.path);
+/** The read-only query side of the index INDEX_URL names, or of a --db SQLite file (search, dump, serve). */
+export async function openSearchBackend(config: Config, dbOverride?: string): Promise<SearchBackend> {
+  const target = dbOverride ? { kind: 'sqlite' as const, path: dbOverride } : config.index;
+  if (target.kind === 'sqlite') {
+    const { SqliteSearch } = await import('./adapters/sqlite-search.ts');
+    return new SqliteSearch(target.path);
+  }
+  const { OpenSearchSearch } = await import('./adapters/opensearch-search.ts');
+  return new OpenSearchSearch({ node: target.node, index: target.index, ...(target.auth ? { auth: target.auth } : {}) });
+}
+
+/** Where `serve` finds thumbnails: THUMBNAIL_URL, else beside the SQLite file (none for OpenSearch). */
+export async function openThumbnailLinks(config: Config, dbOverride?: string): Promise<ThumbnailResolver> {
+  const t = config.thumbnails;
+  if (t?.kind === 'dir') return new DirThumbnails(t.path);
+  if (t?.kind === 's3') {
+    const { s3ThumbnailLinks } = await import('./adapters/s3-thumbnail-links.ts');
+    const { createS3Client } = await import('./adapters/aws-clients.ts');
+    return s3ThumbnailLinks({ client: createS3Client(config), bucket: t.bucket, prefix: t.prefix, expiresInSeconds: config.serve.thumbnailLinkSeconds });
+  }
+  const db = dbOverride ?? (config.index.kind === 'sqlite' ? config.index.path : undefined);
+  return db ? new DirThumbnails(defaultThumbnailDir(db)) : noThumbnails;
 }
 
 /** The SQLite file the local commands use when no --db is given. */

@@ -5,6 +5,7 @@ import type { FullWorkResult, PoolScalingResult } from '../sections/full-work.ts
 import type { MemoryResult } from '../sections/memory.ts';
 import type { OcrAccuracyResult } from '../sections/ocr-accuracy.ts';
 import type { StageFigure } from '../sections/stages.ts';
+import type { SearchBenchResult } from '../sections/search.ts';
 
 export type BenchResults = {
   machine: MachineFacts;
@@ -22,6 +23,7 @@ export type BenchResults = {
   stageFigures?: StageFigure[];
   poolScaling?: PoolScalingResult;
   ocr?: OcrAccuracyResult;
+  search?: SearchBenchResult;
   /** Sections that failed, with their error. */
   errors: Record<string, string>;
 };
@@ -34,4 +36,6 @@ export const TARGETS = {
   cpuUtilization: 0.85,
   peakRssMb: 400,
   rssLimitMb: 500,
+  /** Search p95 on the 100,000-document SQLite index, ms. */
+  searchP95Ms: 50,
 } as const;

@@ -96,6 +96,19 @@ export function blocks(r: BenchResults): Block[] {
       notes: [o.timeRatio === undefined ? `native tesseract: ${o.native}` : `tesseract.js ÷ native time per page: ${times(o.timeRatio)} (${o.native}, OMP_THREAD_LIMIT=1)`],
     });
   }
+  const sr = r.search;
+  if (sr) {
+    const met = sr.documents >= 100_000 ? `< ${TARGETS.searchP95Ms} ms ${verdict(sr.overall.p95Ms < TARGETS.searchP95Ms)}` : `(target is for 100,000 documents)`;
+    out.push({
+      title: `Search latency — SQLite index of ${fmt(sr.documents)} generated documents (~${fmt(sr.textChars)} chars each, ${fmt(sr.indexMb, 1)} MB; built in ${fmt(sr.buildSeconds, 1)} s)`,
+      head: ['queries', 'n', 'p50 ms', 'p95 ms', 'max ms', 'target p95'],
+      rows: [
+        ...Object.entries(sr.byClass).map(([k, l]) => [k, String(l.queries), fmt(l.p50Ms, 1), fmt(l.p95Ms, 1), fmt(l.maxMs, 1), '']),
+        ['all', String(sr.overall.queries), fmt(sr.overall.p50Ms, 1), fmt(sr.overall.p95Ms, 1), fmt(sr.overall.maxMs, 1), met],
+      ],
+      notes: ['one query = what `serve` answers: total, status/type facets and a page of 20 hits with snippets, in-process (no HTTP)'],
+    });
+  }
   for (const [name, err] of Object.entries(r.errors)) out.push({ title: `${name}: FAILED`, head: ['error'], rows: [[err.split('\n')[0] ?? err]] });
   return out;
 }

@@ -1,13 +1,16 @@
 // The embedded index: node:sqlite with an FTS5 table using the trigram tokenizer, which matches any
-// substring of 3+ characters — Japanese has no spaces between words. Shorter query terms (two-kanji
-// words are common) fall back to a LIKE scan. Upserts never let an older S3 event (by sequencer)
+// substring of 3+ characters — Japanese has no spaces between words — and a gram table for shorter
+// words (sqlite-grams.ts); queries are answered by sqlite-search.ts. Upserts never let an older S3 event (by sequencer)
 // overwrite a newer one, nor bring back a document that a newer event removed.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { IndexRejectedError, errorMessage } from '../errors.ts';
 import { compareSequencers } from '../ids.ts';
-import type { DocStatus, IndexDocument, IndexItemResult, IndexOp, QueryableIndex, SearchHit } from '../types.ts';
+import { GRAMS_SCHEMA, GRAMS_TABLE, documentGrams } from './sqlite-grams.ts';
+import type { IndexDocument, IndexItemResult, IndexOp, SearchIndex } from '../types.ts';
+import { SqliteSearch, toDocument, type Row } from './sqlite-search.ts';
+import { buildQuery, type SearchHit } from '../search/query.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS documents (
@@ -50,9 +53,8 @@ CREATE TRIGGER IF NOT EXISTS documents_au AFTER UPDATE ON documents BEGIN
 END;
 `;
 
-type Row = Record<string, string | number | null>;
 
-export class SqliteIndex implements QueryableIndex {
+export class SqliteIndex implements SearchIndex {
   readonly kind = 'sqlite';
   readonly path: string;
   #db: DatabaseSync | undefined;
@@ -62,6 +64,9 @@ export class SqliteIndex implements QueryableIndex {
   #tombstone!: StatementSync;
   #bury!: StatementSync;
   #unbury!: StatementSync;
+  #rowidOf!: StatementSync;
+  #dropGrams!: StatementSync;
+  #putGrams!: StatementSync;
 
   constructor(path: string) {
     this.path = path;
@@ -73,6 +78,12 @@ export class SqliteIndex implements QueryableIndex {
     const db = new DatabaseSync(this.path);
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     db.exec(SCHEMA);
+    // An index from before the gram table gets one, filled from the documents it holds.
+    const hadGrams = db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(GRAMS_TABLE) !== undefined;
+    if (!hadGrams) {
+      db.function('fsw_grams', { deterministic: true }, (name, source, text) => documentGrams(String(name), String(source), String(text)));
+      db.exec(`BEGIN; ${GRAMS_SCHEMA}; INSERT INTO ${GRAMS_TABLE}(rowid, grams) SELECT rowid, fsw_grams(name, source, text) FROM documents; COMMIT;`);
+    }
     // seq_newer(incoming, stored): may the incoming op replace what is stored?
     db.function('seq_newer', { deterministic: true }, (incoming, stored) =>
       incoming == null || stored == null || compareSequencers(String(incoming), String(stored)) >= 0 ? 1 : 0,
@@ -88,12 +99,15 @@ export class SqliteIndex implements QueryableIndex {
         text = excluded.text, truncated = excluded.truncated, pages = excluded.pages, ocr_pages = excluded.ocr_pages,
         thumbnail = excluded.thumbnail, indexed_at = excluded.indexed_at
       WHERE seq_newer(excluded.sequencer, documents.sequencer)`);
-    this.#remove = db.prepare('DELETE FROM documents WHERE id = :id AND seq_newer(:sequencer, sequencer)');
+    this.#remove = db.prepare('DELETE FROM documents WHERE id = :id AND seq_newer(:sequencer, sequencer) RETURNING rowid');
     this.#get = db.prepare('SELECT * FROM documents WHERE id = ?');
     this.#tombstone = db.prepare('SELECT sequencer FROM deletions WHERE id = ?');
     this.#bury = db.prepare(`INSERT INTO deletions (id, sequencer) VALUES (:id, :sequencer)
       ON CONFLICT(id) DO UPDATE SET sequencer = excluded.sequencer WHERE seq_newer(excluded.sequencer, deletions.sequencer)`);
     this.#unbury = db.prepare('DELETE FROM deletions WHERE id = ?');
+    this.#rowidOf = db.prepare('SELECT rowid FROM documents WHERE id = ?');
+    this.#dropGrams = db.prepare(`DELETE FROM ${GRAMS_TABLE} WHERE rowid = ?`);
+    this.#putGrams = db.prepare(`INSERT INTO ${GRAMS_TABLE}(rowid, grams) VALUES (?, ?)`);
     this.#db = db;
   }
 
@@ -122,10 +136,15 @@ export class SqliteIndex implements QueryableIndex {
               status: d.status, error: d.error ?? null, text: d.text, truncated: d.truncated ? 1 : 0, pages: d.pages, ocrPages: d.ocrPages,
               thumbnail: d.thumbnail ?? null, indexedAt: d.indexedAt,
             });
+            if (r.changes > 0) {
+              const { rowid } = this.#rowidOf.get(d.id) as { rowid: number };
+              this.#dropGrams.run(rowid);
+              this.#putGrams.run(rowid, documentGrams(d.name, d.source, d.text));
+            }
             if (r.changes > 0 && removed) this.#unbury.run(d.id);
             results.push(r.changes > 0 ? { ok: true } : { ok: true, stale: true });
           } else {
-            this.#remove.run({ id: op.id, sequencer: op.sequencer ?? null });
+            for (const { rowid } of this.#remove.all({ id: op.id, sequencer: op.sequencer ?? null }) as Array<{ rowid: number }>) this.#dropGrams.run(rowid);
             if (op.sequencer) this.#bury.run({ id: op.id, sequencer: op.sequencer });
             results.push({ ok: true });
           }
@@ -147,75 +166,23 @@ export class SqliteIndex implements QueryableIndex {
     return row ? toDocument(row) : undefined;
   }
 
-  async *dump(): AsyncIterable<IndexDocument> {
-    const db = this.#require();
-    for (const row of db.prepare('SELECT * FROM documents ORDER BY source').iterate() as Iterable<Row>) yield toDocument(row);
-  }
-
   async count(): Promise<number> {
     const row = this.#require().prepare('SELECT count(*) AS n FROM documents').get() as { n: number };
     return row.n;
   }
 
-  /** Every term must appear (AND). Terms of 3+ characters use the trigram index; shorter ones a LIKE scan. */
-  async search(query: string, limit: number): Promise<SearchHit[]> {
-    const db = this.#require();
-    const terms = query.split(/[\s\u3000]+/).map((t) => t.trim()).filter(Boolean);
-    if (terms.length === 0) return [];
-    const long = terms.filter((t) => [...t].length >= 3);
-    const short = terms.filter((t) => [...t].length < 3);
-    const params: Record<string, string | number> = { limit };
-    const where: string[] = [];
-    short.forEach((t, i) => {
-      params[`s${i}`] = `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      where.push(`(d.text LIKE :s${i} ESCAPE '\\' OR d.name LIKE :s${i} ESCAPE '\\')`);
-    });
-    let sql: string;
-    if (long.length > 0) {
-      params.match = long.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
-      sql = `SELECT d.id, d.source, d.name, d.status, bm25(documents_fts) AS score,
-               snippet(documents_fts, 2, '[', ']', '…', 64) AS snippet, d.text AS text
-             FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid
-             WHERE documents_fts MATCH :match ${where.length ? `AND ${where.join(' AND ')}` : ''}
-             ORDER BY score LIMIT :limit`;
-    } else {
-      sql = `SELECT d.id, d.source, d.name, d.status, 0 AS score, '' AS snippet, d.text AS text FROM documents d
-             WHERE ${where.join(' AND ')} ORDER BY d.source LIMIT :limit`;
-    }
-    const rows = db.prepare(sql).all(params) as Row[];
-    return rows.map((r) => ({
-      id: String(r.id),
-      source: String(r.source),
-      name: String(r.name),
-      status: String(r.status) as DocStatus,
-      score: -Number(r.score),
-      snippet: r.snippet ? String(r.snippet) : likeSnippet(String(r.text ?? ''), short[0] ?? terms[0]!),
-    }));
+  /** The query side over this same connection (tests of `:memory:` indexes; commands open a read-only SqliteSearch). */
+  searcher(): SqliteSearch {
+    return new SqliteSearch(this.#require());
+  }
+
+  /** The first `limit` hits for free text, best first (a shorthand of searcher() for tests and scripts). */
+  async search(text: string, limit = 20): Promise<SearchHit[]> {
+    return (await this.searcher().search(buildQuery({ q: text, limit }, { maxPageSize: 10_000 }))).hits;
   }
 
   async close(): Promise<void> {
     this.#db?.close();
     this.#db = undefined;
   }
-}
-
-function likeSnippet(text: string, term: string): string {
-  const i = text.indexOf(term);
-  if (i < 0) return text.slice(0, 80).replace(/\s+/g, ' ');
-  const start = Math.max(0, i - 30);
-  return `${start > 0 ? '…' : ''}${text.slice(start, i)}[${term}]${text.slice(i + term.length, i + term.length + 30)}…`.replace(/\s+/g, ' ');
-}
-
-function toDocument(r: Row): IndexDocument {
-  const opt = (v: string | number | null) => (v === null ? undefined : String(v));
-  const doc: IndexDocument = {
-    id: String(r.id), source: String(r.source), bucket: String(r.bucket), key: String(r.key), name: String(r.name),
-    contentType: String(r.content_type), size: Number(r.size), status: String(r.status) as DocStatus, text: String(r.text),
-    truncated: Number(r.truncated) === 1, pages: Number(r.pages), ocrPages: Number(r.ocr_pages), indexedAt: String(r.indexed_at),
-  };
-  const extra: Array<[keyof IndexDocument, string | number | null | undefined]> = [
-    ['etag', r.etag], ['versionId', r.version_id], ['sequencer', r.sequencer], ['lastModified', r.last_modified], ['error', r.error], ['thumbnail', r.thumbnail],
-  ];
-  for (const [k, v] of extra) if (v !== null && v !== undefined) (doc as Record<string, unknown>)[k] = opt(v);
-  return doc;
 }

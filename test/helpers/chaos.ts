@@ -65,7 +65,7 @@ export type ChaosReport = {
 };
 
 /** mulberry32: a seeded PRNG so a failing run can be replayed with the same choices. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

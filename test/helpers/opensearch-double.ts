@@ -1,7 +1,9 @@
 // A stand-in for one OpenSearch node, on 127.0.0.1, speaking the parts of the REST protocol the
 // worker uses, the way OpenSearch 2.x/3.x answers them: index HEAD/PUT/DELETE, _bulk (NDJSON, per-item
 // results, internal / external / external_gte versions with 409 version_conflict_engine_exception,
-// delete tombstones), _doc GET, a trivial _search, _refresh and the GET / banner. Tests program
+// delete tombstones), _doc GET, _search with the query DSL subset the worker sends (bool, phrase
+// multi_match, wildcard, terms, prefix, range; post_filter, filter/terms aggs, sort with search_after,
+// highlight), _refresh and the GET / banner. Tests program
 // faults: the next n requests answering 429/503/413/…, hanging (timeouts) or resetting the
 // connection, single items answering 429 / 400 mapper_parsing_exception / 500, and a body size limit.
 // Only node:http.
@@ -138,6 +140,247 @@ function tokens(text: string): string[] {
 }
 
 const ID_LIMIT = 512;
+
+class QueryParseError extends Error {}
+
+type Mappings = Record<string, unknown> | undefined;
+
+/** The value a field path reads: "key.text" and "name.keyword" are sub-fields of key and name. */
+function fieldValue(src: Json, field: string): unknown {
+  const plain = field.replace(/\^.*$/, '');
+  if (plain in src) return src[plain];
+  return src[plain.split('.')[0]!];
+}
+
+/** Is the field analyzed text (per the explicit mapping)? Unknown fields count as keywords. */
+function isText(field: string, mappings: Mappings): boolean {
+  const props = (mappings?.properties ?? {}) as Record<string, { type?: string; fields?: Record<string, { type?: string }> }>;
+  const [base, sub] = field.replace(/\^.*$/, '').split('.');
+  const p = props[base!];
+  return (sub ? p?.fields?.[sub]?.type : p?.type) === 'text';
+}
+
+function boostOf(field: string): number {
+  const m = /\^([\d.]+)$/.exec(field);
+  return m ? Number(m[1]) : 1;
+}
+
+/** Occurrences of the token sequence `want` in `have`, contiguous. */
+function phraseCount(have: string[], want: string[]): number {
+  if (want.length === 0) return 0;
+  let n = 0;
+  for (let i = 0; i + want.length <= have.length; i++) if (want.every((w, k) => have[i + k] === w)) n++;
+  return n;
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'u');
+}
+
+function asTime(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  return undefined;
+}
+
+/** Score of a document for a query (0 = no match). The subset of the query DSL the worker sends. */
+function evaluate(q: Json, src: Json, id: string, mappings: Mappings): number {
+  const [kind] = Object.keys(q);
+  const spec = q[kind!] as Json;
+  const tokensOf = (field: string) => (isText(field, mappings) ? tokens(String(fieldValue(src, field) ?? '')) : [String(fieldValue(src, field) ?? '')]);
+  switch (kind) {
+    case 'match_all':
+      return 1;
+    case 'bool': {
+      const list = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? (v as Json[]) : [v as Json]);
+      let score = 0;
+      for (const c of list(spec.must)) {
+        const s = evaluate(c, src, id, mappings);
+        if (s <= 0) return 0;
+        score += s;
+      }
+      for (const c of list(spec.filter)) if (evaluate(c, src, id, mappings) <= 0) return 0;
+      for (const c of list(spec.must_not)) if (evaluate(c, src, id, mappings) > 0) return 0;
+      const should = list(spec.should).map((c) => evaluate(c, src, id, mappings));
+      const needed = Number(spec.minimum_should_match ?? (list(spec.must).length || list(spec.filter).length ? 0 : should.length ? 1 : 0));
+      if (should.filter((s) => s > 0).length < needed) return 0;
+      score += should.reduce((a, b) => a + b, 0);
+      return score > 0 ? score : list(spec.must).length === 0 ? 1 : 0;
+    }
+    case 'match':
+    case 'match_phrase': {
+      const [field] = Object.keys(spec);
+      const v = spec[field!];
+      const text = typeof v === 'object' && v !== null ? String((v as Json).query) : String(v);
+      const want = tokens(text);
+      const have = tokensOf(field!);
+      if (kind === 'match_phrase') return phraseCount(have, want);
+      const and = typeof v === 'object' && v !== null && String((v as Json).operator).toLowerCase() === 'and';
+      const hits = [...new Set(want)].filter((t) => have.includes(t)).length;
+      return and && hits < new Set(want).size ? 0 : hits;
+    }
+    case 'multi_match': {
+      const fields = (spec.fields as string[] | undefined) ?? ['text'];
+      const want = tokens(String(spec.query));
+      let best = 0;
+      for (const f of fields) {
+        const have = tokensOf(f);
+        let s: number;
+        if (spec.type === 'phrase') s = phraseCount(have, want);
+        else {
+          const hits = [...new Set(want)].filter((t) => have.includes(t)).length;
+          s = String(spec.operator).toLowerCase() === 'and' && hits < new Set(want).size ? 0 : hits;
+        }
+        best = Math.max(best, s * boostOf(f));
+      }
+      return best;
+    }
+    case 'term':
+    case 'terms': {
+      const [field] = Object.keys(spec).filter((k) => k !== 'boost');
+      const v = spec[field!];
+      const wanted = kind === 'terms' ? (v as unknown[]) : [typeof v === 'object' && v !== null ? (v as Json).value : v];
+      const have = tokensOf(field!);
+      return wanted.some((w) => have.includes(String(w))) ? 1 : 0;
+    }
+    case 'prefix': {
+      const [field] = Object.keys(spec);
+      const v = spec[field!];
+      const want = String(typeof v === 'object' && v !== null ? (v as Json).value : v);
+      return tokensOf(field!).some((t) => t.startsWith(want)) ? 1 : 0;
+    }
+    case 'wildcard': {
+      const [field] = Object.keys(spec);
+      const v = spec[field!];
+      const re = globToRegExp(String(typeof v === 'object' && v !== null ? (v as Json).value : v));
+      return tokensOf(field!).some((t) => re.test(t)) ? 1 : 0;
+    }
+    case 'range': {
+      const [field] = Object.keys(spec);
+      const r = spec[field!] as Json;
+      const t = asTime(fieldValue(src, field!));
+      if (t === undefined) return 0;
+      if (r.gte !== undefined && !(t >= asTime(r.gte)!)) return 0;
+      if (r.gt !== undefined && !(t > asTime(r.gt)!)) return 0;
+      if (r.lte !== undefined && !(t <= asTime(r.lte)!)) return 0;
+      if (r.lt !== undefined && !(t < asTime(r.lt)!)) return 0;
+      return 1;
+    }
+    case 'ids':
+      return ((spec.values as string[]) ?? []).includes(id) ? 1 : 0;
+    default:
+      throw new QueryParseError(`unknown query [${kind}]`);
+  }
+}
+
+type SortKey = { field: string; order: 'asc' | 'desc'; missing: '_last' | '_first' };
+
+function normalizeSort(sort: unknown, mappings: Mappings): SortKey[] {
+  if (sort === undefined) return [];
+  const list = Array.isArray(sort) ? sort : [sort];
+  return list.map((s) => {
+    if (typeof s === 'string') return { field: s, order: s === '_score' ? 'desc' : 'asc', missing: '_last' };
+    const [field] = Object.keys(s as Json);
+    const v = (s as Json)[field!];
+    const spec = typeof v === 'string' ? { order: v } : (v as Json);
+    if (field !== '_score' && isText(field!, mappings)) throw new QueryParseError(`Text fields are not optimised for operations that require per-document field data like aggregations and sorting: [${field}]`);
+    return { field: field!, order: (spec.order as 'asc' | 'desc') ?? (field === '_score' ? 'desc' : 'asc'), missing: (spec.missing as '_last' | '_first') ?? '_last' };
+  });
+}
+
+const LONG_MIN = -9223372036854775808;
+const LONG_MAX = 9223372036854775807;
+
+/** The sort value OpenSearch reports: dates as epoch ms, a missing value as the extreme that puts it last. */
+function sortValue(s: SortKey, h: { id: string; d: StoredDoc; score: number }, mappings: Mappings): unknown {
+  if (s.field === '_score') return h.score;
+  const props = (mappings?.properties ?? {}) as Record<string, { type?: string }>;
+  const v = fieldValue(h.d.source, s.field);
+  if (v === undefined || v === null) return (s.order === 'desc') === (s.missing === '_last') ? LONG_MIN : LONG_MAX;
+  return props[s.field]?.type === 'date' ? asTime(v) : v;
+}
+
+function compareSort(spec: SortKey[], a: unknown[], b: unknown[]): number {
+  for (let i = 0; i < spec.length; i++) {
+    const x = a[i] as number | string;
+    const y = b[i] as number | string;
+    if (x === y) continue;
+    const c = x < y ? -1 : 1;
+    return spec[i]!.order === 'desc' ? -c : c;
+  }
+  return 0;
+}
+
+function runAggs(aggs: Json, hits: Array<{ id: string; d: StoredDoc; score: number }>, mappings: Mappings): Json {
+  const out: Json = {};
+  for (const [name, def] of Object.entries(aggs as Record<string, Json>)) {
+    if (def.filter) {
+      const inside = hits.filter((h) => evaluate(def.filter as Json, h.d.source, h.id, mappings) > 0);
+      out[name] = { doc_count: inside.length, ...(def.aggs ? runAggs(def.aggs as Json, inside, mappings) : {}) };
+    } else if (def.terms) {
+      const t = def.terms as Json;
+      const counts = new Map<string, number>();
+      for (const h of hits) {
+        const v = fieldValue(h.d.source, String(t.field));
+        if (v !== undefined && v !== null) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
+      }
+      const buckets = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, Number(t.size ?? 10)).map(([key, doc_count]) => ({ key, doc_count }));
+      out[name] = { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets };
+    } else {
+      throw new QueryParseError(`unknown aggregation in [${name}]`);
+    }
+  }
+  return out;
+}
+
+/** Strings a query looks for in text: phrase/match queries' text, wildcards' fixed part. */
+function highlightNeedles(q: Json): string[] {
+  const [kind] = Object.keys(q);
+  const spec = q[kind!] as Json;
+  switch (kind) {
+    case 'bool':
+      return ['must', 'should', 'filter'].flatMap((k) => (spec[k] === undefined ? [] : (Array.isArray(spec[k]) ? (spec[k] as Json[]) : [spec[k] as Json])).flatMap(highlightNeedles));
+    case 'multi_match':
+      return [String(spec.query)];
+    case 'match':
+    case 'match_phrase': {
+      const v = Object.values(spec)[0];
+      return [typeof v === 'object' && v !== null ? String((v as Json).query) : String(v)];
+    }
+    case 'wildcard': {
+      const v = Object.values(spec)[0];
+      return [String(typeof v === 'object' && v !== null ? (v as Json).value : v).replace(/[*?]/g, '')];
+    }
+    default:
+      return [];
+  }
+}
+
+/** Fragments like the unified highlighter's: around the first match, each match wrapped in the tags. */
+function highlightFields(h: Json, q: Json, src: Json): Record<string, string[]> {
+  const pre = String((h.pre_tags as string[] | undefined)?.[0] ?? '<em>');
+  const post = String((h.post_tags as string[] | undefined)?.[0] ?? '</em>');
+  const needles = [...new Set(highlightNeedles(q).map((n) => n.trim()).filter(Boolean))].sort((a, b) => b.length - a.length);
+  const out: Record<string, string[]> = {};
+  for (const [field, f] of Object.entries((h.fields ?? {}) as Record<string, Json>)) {
+    const text = String(src[field] ?? '');
+    const size = Number(f.fragment_size ?? 100);
+    const re = needles.length ? new RegExp(needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'giu') : undefined;
+    const first = re ? text.search(re) : -1;
+    if (first < 0) {
+      const noMatch = Number(f.no_match_size ?? 0);
+      if (noMatch > 0 && text) out[field] = [text.slice(0, noMatch)];
+      continue;
+    }
+    const start = Math.max(0, first - Math.floor(size / 3));
+    const fragment = text.slice(start, start + size);
+    out[field] = [fragment.replace(re!, (m) => `${pre}${m}${post}`)];
+  }
+  return out;
+}
 const INDEX_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}): Promise<OpenSearchDouble> {
@@ -317,56 +560,49 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
     const size = Number((body.size as number | undefined) ?? query.get('size') ?? 10);
     const from = Number((body.from as number | undefined) ?? query.get('from') ?? 0);
     const q = (body.query as Json | undefined) ?? { match_all: {} };
-    const [kind] = Object.keys(q);
-    const spec = q[kind!] as Json;
-    let scorer: (src: Json, id: string) => number;
-    const textScore = (fields: string[], text: string, and: boolean) => {
-      const wanted = [...new Set(tokens(text))];
-      return (src: Json) => {
-        const have = new Set(fields.flatMap((f) => tokens(String(src[f.replace(/\^.*$/, '')] ?? ''))));
-        const hits = wanted.filter((t) => have.has(t)).length;
-        return and && hits < wanted.length ? 0 : hits;
-      };
-    };
-    switch (kind) {
-      case 'match_all':
-        scorer = () => 1;
-        break;
-      case 'match': {
-        const [field] = Object.keys(spec);
-        const v = spec[field!];
-        const text = typeof v === 'object' && v !== null ? String((v as Json).query) : String(v);
-        const and = typeof v === 'object' && v !== null && String((v as Json).operator).toLowerCase() === 'and';
-        scorer = textScore([field!], text, and);
-        break;
-      }
-      case 'multi_match':
-        scorer = textScore((spec.fields as string[] | undefined) ?? ['text'], String(spec.query), String(spec.operator).toLowerCase() === 'and');
-        break;
-      case 'term': {
-        const [field] = Object.keys(spec);
-        const v = spec[field!];
-        const want = typeof v === 'object' && v !== null ? (v as Json).value : v;
-        scorer = (src) => (src[field!] === want ? 1 : 0);
-        break;
-      }
-      case 'ids': {
-        const values = new Set((spec.values as string[]) ?? []);
-        scorer = (_src, id) => (values.has(id) ? 1 : 0);
-        break;
-      }
-      default:
-        return [400, errorBody(400, 'parsing_exception', `unknown query [${kind}]`, { line: 1, col: 1 })];
+    const mappings = indices.get(index)?.mappings;
+    let scored: Array<{ id: string; d: StoredDoc; score: number }>;
+    try {
+      scored = [...docs.get(index)!.entries()]
+        .map(([id, d]) => ({ id, d, score: evaluate(q, d.source, id, mappings) }))
+        .filter((h) => h.score > 0);
+    } catch (e) {
+      if (e instanceof QueryParseError) return [400, errorBody(400, 'parsing_exception', e.message, { line: 1, col: 1 })];
+      throw e;
     }
-    const hits = [...docs.get(index)!.entries()]
-      .map(([id, d]) => ({ _index: index, _id: id, _score: scorer(d.source, id), _source: d.source }))
-      .filter((h) => h._score > 0)
-      .sort((a, b) => b._score - a._score);
+    const aggregations = body.aggs ?? body.aggregations ? runAggs((body.aggs ?? body.aggregations) as Json, scored, mappings) : undefined;
+    if (body.post_filter) scored = scored.filter((h) => evaluate(body.post_filter as Json, h.d.source, h.id, mappings) > 0);
+    const sortSpec = normalizeSort(body.sort, mappings);
+    const withSort = scored.map((h) => ({ ...h, sort: sortSpec.map((s) => sortValue(s, h, mappings)) }));
+    if (sortSpec.length) withSort.sort((a, b) => compareSort(sortSpec, a.sort, b.sort));
+    else withSort.sort((a, b) => b.score - a.score);
+    let list = withSort;
+    if (Array.isArray(body.search_after)) {
+      const after = body.search_after as unknown[];
+      if (after.length !== sortSpec.length) return [400, errorBody(400, 'illegal_argument_exception', `search_after has ${after.length} value(s) but sort has ${sortSpec.length}`)];
+      list = list.filter((h) => compareSort(sortSpec, h.sort, after) > 0);
+    }
+    const highlight = body.highlight as Json | undefined;
+    const excludes = ((body._source as Json | undefined)?.excludes as string[] | undefined) ?? [];
     return [200, {
       took: 1,
       timed_out: false,
       _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
-      hits: { total: { value: hits.length, relation: 'eq' }, max_score: hits[0]?._score ?? null, hits: hits.slice(from, from + size) },
+      hits: {
+        total: { value: withSort.length, relation: 'eq' },
+        max_score: withSort[0]?.score ?? null,
+        hits: list.slice(from, from + size).map((h) => {
+          const source = Object.fromEntries(Object.entries(h.d.source).filter(([k]) => !excludes.includes(k)));
+          const hit: Json = { _index: index, _id: h.id, _score: h.score, _source: source };
+          if (sortSpec.length) hit.sort = h.sort;
+          if (highlight) {
+            const hl = highlightFields(highlight, q, h.d.source);
+            if (Object.keys(hl).length) hit.highlight = hl;
+          }
+          return hit;
+        }),
+      },
+      ...(aggregations ? { aggregations } : {}),
     }];
   }
 
