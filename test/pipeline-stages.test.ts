@@ -66,7 +66,7 @@ test('local files flow through every stage into the SQLite index, and a re-run s
     assert.equal(first.calls, 3);
     assert.equal(first.count, 3);
     assert.deepEqual(first.hits.map((h) => h.name), ['a.txt']);
-    assert.match(first.hits[0]!.snippet, /\[zebras\]/);
+    assert.match(first.hits[0]!.snippet, /<mark>zebras<\/mark>/);
     assert.deepEqual(first.ja.map((h) => h.name), ['b.txt'], 'a two-character Japanese word is found');
 
     const second = await runOnce();
