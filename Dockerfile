@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # filesearch-worker container: the SQS consumer (`node src/cli.ts run`) on Node 24, non-root, with tini as
-# PID 1 so SIGTERM reaches Node and the pipeline drains. Language data for OCR (eng, jpn, osd) is part of
-# the production dependencies (node_modules/@tesseract.js-data), so nothing downloads at run time.
+# PID 1 so SIGTERM reaches Node and the pipeline drains. OCR runs on Debian's tesseract CLI
+# (OCR_ENGINE=auto picks it); the WASM fallback reads the tessdata_fast models shipped in models/ and the
+# best_int/osd data in node_modules/@tesseract.js-data, so nothing downloads at run time.
 #
 #   docker build -t filesearch-worker .
 #   docker run --read-only --tmpfs /tmp:rw,size=2g -p 9464:9464 --env-file worker.env filesearch-worker
@@ -20,7 +21,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 # --- runtime -----------------------------------------------------------------------------------------
 FROM node:24-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert \
  && rm -rf /var/lib/apt/lists/*
 
 # TMPDIR holds downloads while they are extracted: mount a tmpfs or a volume there so the root file
@@ -37,6 +38,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY src ./src
+COPY models ./models
 # The embedded SQLite default (INDEX_URL=sqlite:./data/index.db) writes here; mount a volume to keep it.
 RUN mkdir -p /app/data && chown node:node /app/data
 

@@ -50,7 +50,17 @@ export type Config = {
   s3: { forcePathStyle: boolean };
   index: IndexTarget;
   thumbnails: ThumbnailTarget | undefined;
-  pool: { size: number; source: 'POOL_SIZE' | 'INSTANCE_TYPE' | 'cores'; ocrLangs: string; recycleAfterPages: number; maxWorkerMemoryMb: number };
+  pool: {
+    size: number;
+    source: 'POOL_SIZE' | 'INSTANCE_TYPE' | 'cores';
+    ocrLangs: string;
+    /** auto: the tesseract CLI when it has the languages, else tesseract's WASM core in the pool thread. */
+    ocrEngine: 'auto' | 'native' | 'wasm';
+    /** tessdata_fast (shipped) or best_int (@tesseract.js-data packages). */
+    ocrModel: 'fast' | 'best';
+    recycleAfterPages: number;
+    maxWorkerMemoryMb: number;
+  };
   stages: {
     /** Bounded queue capacities between stages. */
     queueCapacity: number;
@@ -111,6 +121,8 @@ export const DEFAULTS = {
   INDEX_URL: 'sqlite:./data/index.db',
   S3_FORCE_PATH_STYLE: false,
   OCR_LANGS: 'eng+jpn',
+  OCR_ENGINE: 'auto',
+  OCR_MODEL: 'fast',
   RECYCLE_AFTER_PAGES: 200,
   MAX_WORKER_MEMORY_MB: 200,
   QUEUE_CAPACITY: 8,
@@ -278,6 +290,8 @@ export function loadConfig(env: Env = process.env): Config {
       size: pool.size,
       source: pool.source,
       ocrLangs,
+      ocrEngine: oneOf(env, 'OCR_ENGINE', DEFAULTS.OCR_ENGINE, ['auto', 'native', 'wasm'] as const),
+      ocrModel: oneOf(env, 'OCR_MODEL', DEFAULTS.OCR_MODEL, ['fast', 'best'] as const),
       recycleAfterPages: int(env, 'RECYCLE_AFTER_PAGES', DEFAULTS.RECYCLE_AFTER_PAGES, 1, 1_000_000),
       maxWorkerMemoryMb: int(env, 'MAX_WORKER_MEMORY_MB', DEFAULTS.MAX_WORKER_MEMORY_MB, 64, 65_536),
     },

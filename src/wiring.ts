@@ -78,7 +78,7 @@ export async function buildWorker(config: Config, overrides: WorkerOverrides = {
     overrides.thumbnails === null
       ? undefined
       : (overrides.thumbnails ?? (await openThumbnails(config, input.kind === 'files' ? overrides.localThumbnailDir : undefined)));
-  const extractor = overrides.extractor ?? createExtractor(config, telemetry);
+  const extractor = overrides.extractor ?? createExtractor(config, telemetry, logger);
   const options = pipelineOptions(config, { wantThumbnails: thumbnails !== undefined, ...overrides.pipeline });
   const pipeline = new Pipeline({ source, blobs, extractor, index, ...(thumbnails ? { thumbnails } : {}), telemetry, logger }, options);
 

@@ -84,6 +84,11 @@ describe('Dockerfile', () => {
     assert.deepEqual([...entry.slice(entry.indexOf('node')), ...cmd], ['node', 'src/cli.ts', 'run']);
   });
 
+  it('installs the native OCR engine with its languages and ships the WASM engine\'s models', () => {
+    for (const pkg of ['tesseract-ocr', 'tesseract-ocr-jpn', 'tesseract-ocr-jpn-vert']) assert.match(dockerfile, new RegExp(`apt-get install[^\\n]*\\s${pkg}(\\s|$)`, 'm'));
+    assert.ok(instructions('COPY').some((l) => /^models\b/.test(l!)), 'models/ is copied into the image');
+  });
+
   it('checks /healthz with node on the metrics port it exposes, and gives temp files a mountable home', () => {
     assert.match(dockerfile, /^HEALTHCHECK [^\n]*(\\\n[^\n]*)*\/healthz/m);
     assert.deepEqual(instructions('EXPOSE'), [String(DEFAULTS.METRICS_PORT)]);

@@ -7,8 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createDeflate, crc32 } from 'node:zlib';
 import sharp from 'sharp';
-import extract from '../src/workers/extract-worker.ts';
-import { OcrEngine, OcrTimeoutError, ocrEngineFor, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
+import extract, { closeOcrEngine } from '../src/workers/extract-worker.ts';
 import type { ExtractLimits, ExtractRequest } from '../src/types.ts';
 
 const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
@@ -76,7 +75,7 @@ async function bmpOf(image: string, file: string): Promise<void> {
 describe('image extraction', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'image-test-'));
   after(async () => {
-    await ocrEngineFor({ langs: 'eng', recycleAfterPages: 200, maxHeapMb: 300 }).close();
+    await closeOcrEngine();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -137,20 +136,6 @@ describe('image extraction', () => {
     const r2 = await extract(req(path.join(dir, 'rle.bmp')));
     assert.equal(r2.status, 'failed');
     assert.match(r2.error ?? '', /unsupported BMP compression/);
-  });
-
-  test('a page that overruns its deadline fails alone: its recogniser is terminated and replaced', { skip: existsSync(path.join(corpus, 'ocr')) ? false : 'corpus/ocr absent' }, async () => {
-    const engine = new OcrEngine({ langs: 'eng', recycleAfterPages: 100, maxHeapMb: 300 });
-    try {
-      const big = await prepareForOcr({ kind: 'file', path: path.join(corpus, 'ocr', '8087_054.3B.tif') }, limits.maxPixels);
-      await assert.rejects(engine.recognize(big, 50), OcrTimeoutError);
-      assert.equal(engine.recycled, 1);
-      const small = await prepareForOcr({ kind: 'file', path: path.join(corpus, 'ocr', 'phototest.tif') }, limits.maxPixels);
-      const page = await engine.recognize(small, 60_000);
-      assert.match(page.text, /quick brown dog/);
-    } finally {
-      await engine.close();
-    }
   });
 
   test('a truncated image fails with an error, and an unknown type is unsupported', async () => {

@@ -1,11 +1,13 @@
-// Character error rate of the OCR path (preprocessing + tesseract.js, default languages eng+jpn) on
+// Character error rate of the OCR path (preprocessing + each engine, default languages eng+jpn) on
 // scans with ground truth, rotated copies included, and on a rendered Japanese page.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../src/config.ts';
-import { OcrEngine, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
+import { prepareForOcr } from '../src/workers/ocr/prepare.ts';
+import { readPage } from '../src/workers/ocr/page.ts';
+import { enginesUnderTest } from './helpers/ocr-engines.ts';
 import { cer } from './helpers/cer.ts';
 
 const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
@@ -23,8 +25,8 @@ function truthFor(image: string): string {
   return path.join(ocrDir, image.replace(/(-rotated-[^.]+|rot)?\.(tif|png)$/, '.txt'));
 }
 
-describe('OCR accuracy on corpus/ocr', { skip }, () => {
-  const engine = new OcrEngine({ langs: DEFAULTS.OCR_LANGS, recycleAfterPages: 1000, maxHeapMb: 1000 });
+for (const under of enginesUnderTest()) describe(`OCR accuracy on corpus/ocr: ${under.kind} engine`, { skip: skip || under.skip }, () => {
+  const engine = under.make();
   after(() => engine.close());
 
   test('character error rate stays under the threshold, per page and in total', async () => {
@@ -36,7 +38,7 @@ describe('OCR accuracy on corpus/ocr', { skip }, () => {
     for (const image of images) {
       const truth = readFileSync(truthFor(image), 'utf8');
       const img = await prepareForOcr({ kind: 'file', path: path.join(ocrDir, image) }, 100_000_000);
-      const page = await engine.recognize(img, 120_000);
+      const page = await readPage(engine, img, { langs: DEFAULTS.OCR_LANGS, timeoutMs: 120_000 });
       const rate = cer(page.text, truth);
       const n = truth.replace(/\s+/g, '').length;
       errors += rate * n;
@@ -67,7 +69,7 @@ describe('OCR accuracy on corpus/ocr', { skip }, () => {
     const data = new Uint8Array(px.data.buffer, px.data.byteOffset, px.data.byteLength).slice();
     await doc.destroy();
     const img = await prepareForOcr({ kind: 'raw', data, width: Math.floor(viewport.width), height: Math.floor(viewport.height), channels: 4, dpi: 300 }, 100_000_000);
-    const res = await engine.recognize(img, 120_000);
+    const res = await readPage(engine, img, { langs: DEFAULTS.OCR_LANGS, timeoutMs: 120_000 });
     const rate = cer(res.text, layer.text);
     console.log(`issue8570.pdf rendered, Japanese CER ${(rate * 100).toFixed(1)} %`);
     assert.match(res.text, /レーザー/);

@@ -6,7 +6,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { extractPdf } from '../src/workers/extract/pdf.ts';
 import type { OcrRunner } from '../src/workers/ocr/engine.ts';
-import { OcrEngine, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
+import { prepareForOcr } from '../src/workers/ocr/prepare.ts';
+import { chooseOcrEngine, createOcrEngine } from '../src/workers/ocr/choice.ts';
+import type { OcrEngine } from '../src/workers/ocr/engine.ts';
+import { readPage } from '../src/workers/ocr/page.ts';
 import { Deadline } from '../src/workers/extract/result.ts';
 import type { ExtractLimits } from '../src/types.ts';
 import { scannedPdf } from './helpers/scan-pdf.ts';
@@ -93,14 +96,14 @@ describe('PDF extraction', { skip }, () => {
   test('a scanned PDF page is OCR\'d from its embedded image; the OCR limit makes it partial', { skip: existsSync(path.join(corpus, 'ocr')) ? false : 'corpus/ocr absent' }, async () => {
     const p = path.join(dir, 'scan.pdf');
     writeFileSync(p, await scannedPdf(path.join(corpus, 'ocr', 'phototest.tif')));
-    engine = new OcrEngine({ langs: 'eng', recycleAfterPages: 100, maxHeapMb: 300 });
+    engine = createOcrEngine({ ...chooseOcrEngine('auto', 'fast', 'eng'), recycleAfterPages: 100, maxHeapMb: 300 });
     const seen: number[] = [];
     const ocr: OcrRunner = {
       prepare: (src) => {
         if (src.kind === 'raw') seen.push(src.width);
         return prepareForOcr(src, limits.maxPixels);
       },
-      read: (img, ms) => engine!.recognize(img, ms),
+      read: (img, ms) => readPage(engine!, img, { langs: 'eng', timeoutMs: ms }),
     };
     const r = await run(p, {}, ocr, true);
     assert.equal(r.status, 'ok', r.error);

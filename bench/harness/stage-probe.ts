@@ -38,7 +38,7 @@ async function timed(items: number, bytes: number, fn: () => Promise<number | vo
   return { items, bytes, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, ...(typeof pages === 'number' ? { pages } : {}) };
 }
 
-async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult> {
+async function probe(task: StageTask): Promise<StageProbeResult | { engine: string; rows: OcrProbeResult }> {
   const config = loadConfig(process.env);
   const opts = config.stages;
   switch (task.stage) {
@@ -128,10 +128,14 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
       return out;
     }
     case 'ocr': {
-      // One page at a time, so each figure is the cost of one page on one thread.
-      const extractor: Extractor = createExtractor(config, noTelemetry);
+      // One page at a time, so each figure is the cost of one page on one thread; the CLI reads the
+      // same page right after, in this process, so both see the same machine load.
+      const extractor = createExtractor(config, noTelemetry);
       await waitWarm(extractor, 180_000);
-      const out: OcrProbeResult = [];
+      // One untimed page first: the engine's start (WASM compile, model load) is not a page's cost.
+      const first = task.files[0];
+      if (first) await extractor.extract({ path: first.path, name: first.name, size: first.size, limits: config.limits, ocrLangs: config.pool.ocrLangs, wantThumbnail: false });
+      const rows: OcrProbeResult = [];
       for (const f of task.files) {
         const s0 = performance.now();
         const r = await extractor.extract({ path: f.path, name: f.name, size: f.size, limits: config.limits, ocrLangs: config.pool.ocrLangs, wantThumbnail: false });
@@ -147,10 +151,11 @@ async function probe(task: StageTask): Promise<StageProbeResult | OcrProbeResult
             row.nativeError = String(err).split('\n')[0];
           }
         }
-        out.push(row);
+        rows.push(row);
       }
+      const engine = `${extractor.ocr.kind} (${extractor.ocr.reason})`;
       await extractor.close();
-      return out;
+      return { engine, rows };
     }
     case 'index': {
       const dir = await mkdtemp(join(config.tmpDir, 'probe-ix-'));

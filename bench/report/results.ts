@@ -38,4 +38,7 @@ export const TARGETS = {
   rssLimitMb: 500,
   /** Search p95 on the 100,000-document SQLite index, ms. */
   searchP95Ms: 50,
+  /** OCR per page against the native CLI, same pages (issue 11). */
+  ocrAutoRatio: 1.05,
+  ocrWasmRatio: 1.5,
 } as const;

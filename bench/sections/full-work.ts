@@ -45,7 +45,11 @@ export type FullWorkResult = {
   ratio: number;
   cpuUtilization: number;
   sequentialCpuUtilization: number;
+  ocrEngines?: OcrEngineWork[];
 };
+
+/** The full-work pipeline run once per OCR engine (issue 11): auto (native where installed) and wasm. */
+export type OcrEngineWork = { engine: string; docsPerMin: number; pagesPerMin: number; ocrPages: number; peakRssMb: number; otherLoad: number | undefined; error?: string };
 
 export type PoolScalingResult = {
   runs: Array<{ poolSize: number; docsPerMin: number; pagesPerMin: number; cpuUtilization: number; peakRssMb: number; otherLoad: number | undefined; error?: string }>;
@@ -115,6 +119,15 @@ export async function runFullWork(ctx: BenchContext): Promise<{ fullPipeline: Fu
   const pipe = toRun('pipeline', await drainWith(ctx, objects, 'pipeline', { ...thumbs, POOL_SIZE: String(ctx.cores) }), ctx.cores, ctx.cores);
   if (seq.docs !== pipe.docs) ctx.progress(`full work: note: sequential indexed ${seq.docs} documents, pipeline ${pipe.docs}`);
 
+  const ocrEngines: OcrEngineWork[] = [{ engine: 'auto', docsPerMin: pipe.docsPerMin, pagesPerMin: pipe.pagesPerMin, ocrPages: pipe.ocrPages, peakRssMb: pipe.peakRssMb, otherLoad: pipe.otherLoad }];
+  ctx.progress(`full work: pipeline with OCR_ENGINE=wasm (POOL_SIZE ${ctx.cores})`);
+  try {
+    const w = toRun('pipeline wasm', await drainWith(ctx, objects, 'pipeline', { ...thumbs, POOL_SIZE: String(ctx.cores), OCR_ENGINE: 'wasm' }), ctx.cores, ctx.cores);
+    ocrEngines.push({ engine: 'wasm', docsPerMin: w.docsPerMin, pagesPerMin: w.pagesPerMin, ocrPages: w.ocrPages, peakRssMb: w.peakRssMb, otherLoad: w.otherLoad });
+  } catch (err) {
+    ocrEngines.push({ engine: 'wasm', docsPerMin: 0, pagesPerMin: 0, ocrPages: 0, peakRssMb: 0, otherLoad: undefined, error: (err instanceof Error ? err.message : String(err)).split('\n')[0]! });
+  }
+
   const scaling: PoolScalingResult = { runs: [] };
   for (const size of ctx.opts.fullWork.poolSizes) {
     let run = pipe;
@@ -145,6 +158,7 @@ export async function runFullWork(ctx: BenchContext): Promise<{ fullPipeline: Fu
       ratio: round(pipe.docsPerMin / seq.docsPerMin, 2),
       cpuUtilization: pipe.cpuUtilization,
       sequentialCpuUtilization: seq.cpuUtilization,
+      ocrEngines,
     },
     poolScaling: scaling,
   };

@@ -13,13 +13,22 @@ import { contentTypeOf, extensionOf } from '../workers/extract/detect.ts';
 import { RasterGate } from '../workers/raster-gate.ts';
 import { EXTRACT_WORKER_FILE } from '../workers/protocol.ts';
 import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskName, PoolTasks } from '../workers/protocol.ts';
+import { DEFAULTS } from '../config.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { chooseOcrEngine } from '../workers/ocr/choice.ts';
+import type { OcrEngineChoice, OcrEngineSetting } from '../workers/ocr/choice.ts';
+import type { OcrModel } from '../workers/ocr/engine.ts';
+import { OcrSpawner } from '../workers/ocr/spawner.ts';
 
 export type PoolOptions = {
   threads: number;
   ocrLangs: string;
   recycleAfterPages: number;
-  /** Bound on a thread's tesseract WASM heap before the recogniser is recycled; its JS heap gets at most THREAD_HEAP_MB of it. */
+  /** Bound on a thread's tesseract WASM heap before the module is recycled; its JS heap gets at most THREAD_HEAP_MB of it. */
   maxWorkerMemoryMb: number;
+  /** OCR_ENGINE and OCR_MODEL (default auto and DEFAULTS.OCR_MODEL); resolved once, here. */
+  ocrEngine?: OcrEngineSetting;
+  ocrModel?: OcrModel;
   telemetry?: Telemetry;
   /** Time beyond the document's own deadline before the thread is stopped from outside. */
   deadlineGraceMs?: number;
@@ -43,7 +52,11 @@ const THREAD_YOUNG_MB = 16;
 export class PoolExtractor implements Extractor {
   readonly #pool: Piscina;
   readonly #gate = RasterGate.buffer();
-  readonly #opts: Required<Omit<PoolOptions, 'telemetry'>> & { telemetry: Telemetry };
+  readonly #opts: Required<Omit<PoolOptions, 'telemetry' | 'ocrEngine' | 'ocrModel'>> & { telemetry: Telemetry };
+  /** The OCR engine every thread runs, and why. */
+  readonly ocr: OcrEngineChoice;
+  /** Runs the native engine's child processes for the pool threads (absent for wasm). */
+  readonly #spawner: OcrSpawner | undefined;
   /** Documents wait here, not in piscina, so a deadline only starts when a thread is free for it. */
   readonly #waiting: Array<() => void> = [];
   #running = 0;
@@ -61,7 +74,11 @@ export class PoolExtractor implements Extractor {
       ...opts,
       telemetry: opts.telemetry ?? noTelemetry,
     };
-    const workerData: ExtractWorkerData = { recycleAfterPages: opts.recycleAfterPages, maxWorkerMemoryMb: opts.maxWorkerMemoryMb, rasterGate: this.#gate };
+    this.ocr = chooseOcrEngine(opts.ocrEngine ?? 'auto', opts.ocrModel ?? DEFAULTS.OCR_MODEL, opts.ocrLangs);
+    const workerData: ExtractWorkerData = {
+      ocr: { kind: this.ocr.kind, model: this.ocr.model, recycleAfterPages: opts.recycleAfterPages, maxHeapMb: opts.maxWorkerMemoryMb, viaMain: this.ocr.kind === 'native' },
+      rasterGate: this.#gate,
+    };
     this.#pool = new Piscina({
       filename: this.#opts.workerFile,
       minThreads: opts.threads,
@@ -81,10 +98,19 @@ export class PoolExtractor implements Extractor {
       const holder = gate.holder;
       if (holder > 0 && !this.#pool.threads.some((t) => t.threadId === holder)) gate.freeIfHeldBy(holder);
     };
+    this.#spawner = this.ocr.kind === 'native' ? OcrSpawner.acquire() : undefined;
+    // A thread ended mid-page (deadline, crash): its tesseract child has nobody to answer to. The
+    // children kept are those of the threads still listed (an exited thread's id reads -1).
+    const killOrphans = () => this.#spawner?.killOrphans(this.#pool.threads.map((t) => t.threadId));
     this.#pool.on('workerDestroy', () => {
+      killOrphans();
       freeIfHolderGone();
       // The destroyed thread may still be listed for a moment: look again once it is gone.
-      setTimeout(freeIfHolderGone, 1_000).unref();
+      setTimeout(killOrphans, 50).unref();
+      setTimeout(() => {
+        killOrphans();
+        freeIfHolderGone();
+      }, 1_000).unref();
     });
     this.ready = this.#opts.warmUp ? this.#warmUp() : Promise.resolve().then(() => void (this.#warm = true));
     this.ready.catch(() => {});
@@ -122,11 +148,17 @@ export class PoolExtractor implements Extractor {
     };
   }
 
+  /** PIDs of the OCR child processes running now (the memory governor counts their RSS). */
+  ocrChildPids(): number[] {
+    return this.#spawner?.pids ?? [];
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.ready.catch(() => {});
     await this.#pool.destroy();
+    this.#spawner?.release();
   }
 
   /** One task of the contract in src/workers/protocol.ts (piscina itself cannot type a task by name). */
@@ -190,13 +222,18 @@ function failed(req: ExtractRequest, error: string): ExtractResult {
   };
 }
 
-/** The pool the service runs with, sized and bounded by the configuration. */
-export function createExtractor(config: Config, telemetry: Telemetry): PoolExtractor {
-  return new PoolExtractor({
+/** The pool the service runs with, sized and bounded by the configuration; says once which OCR engine it runs. */
+export function createExtractor(config: Config, telemetry: Telemetry, logger?: Logger): PoolExtractor {
+  const pool = new PoolExtractor({
     threads: config.pool.size,
     ocrLangs: config.pool.ocrLangs,
     recycleAfterPages: config.pool.recycleAfterPages,
     maxWorkerMemoryMb: config.pool.maxWorkerMemoryMb,
+    ocrEngine: config.pool.ocrEngine,
+    ocrModel: config.pool.ocrModel,
     telemetry,
   });
+  telemetry.ocrEngine(pool.ocr);
+  logger?.info({ ocrEngine: pool.ocr.kind, ocrModel: pool.ocr.model, reason: pool.ocr.reason }, 'OCR engine chosen');
+  return pool;
 }

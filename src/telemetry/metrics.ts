@@ -61,6 +61,7 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #released: Record<ReleaseReason, Inc>;
   readonly #bytes: Counter;
   readonly #ocrPages: Counter;
+  readonly #ocrEngine: Gauge<'engine' | 'model' | 'reason'>;
   readonly #documents: Record<DocStatus, Inc>;
   readonly #bulk: Record<BulkOutcome, Inc>;
   readonly #itemRetries: Counter;
@@ -184,6 +185,7 @@ export class PrometheusTelemetry implements Telemetry {
     this.#released = labelledCounter('filesearch_messages_released_total', 'Messages given back to the queue, by reason.', 'reason', RELEASE_REASONS);
     this.#bytes = counter('filesearch_download_bytes_total', 'Bytes downloaded from the blob store.');
     this.#ocrPages = counter('filesearch_ocr_pages_total', 'Pages recognised by OCR.');
+    this.#ocrEngine = new Gauge({ name: 'filesearch_ocr_engine_info', help: 'The OCR engine the pool runs (1), with the model and why it was chosen.', labelNames: ['engine', 'model', 'reason'], registers: [registry] });
     this.#documents = labelledCounter('filesearch_documents_total', 'Documents finished, by status.', 'status', DOC_STATUSES);
     this.#bulk = labelledCounter('filesearch_bulk_requests_total', 'Bulk requests to the index, by outcome.', 'outcome', BULK_OUTCOMES);
     this.#itemRetries = counter('filesearch_index_item_retries_total', 'Documents re-sent to the index after a per-item rejection (429).');
@@ -257,6 +259,11 @@ export class PrometheusTelemetry implements Telemetry {
 
   pagesOcrd(n: number): void {
     this.#ocrPages.inc(n);
+  }
+
+  ocrEngine(choice: { kind: string; model: string; reason: string }): void {
+    this.#ocrEngine.reset();
+    this.#ocrEngine.set({ engine: choice.kind, model: choice.model, reason: choice.reason }, 1);
   }
 
   documentStatus(status: DocStatus): void {

@@ -27,6 +27,8 @@ export interface Telemetry {
   messageReleased(reason: 'retry' | 'malformed' | 'shutdown'): void;
   bytesDownloaded(n: number): void;
   pagesOcrd(n: number): void;
+  /** The OCR engine the pool runs (once, at start). */
+  ocrEngine(choice: { kind: string; model: string; reason: string }): void;
   documentStatus(status: DocStatus): void;
   bulkRequest(outcome: 'ok' | 'partial' | 'retry' | 'failed'): void;
   indexItemRetries(n: number): void;
@@ -36,7 +38,7 @@ export interface Telemetry {
 export const noTelemetry: Telemetry = {
   stageItem() {}, watchQueue() {}, watchLeases() {}, watchPool() {}, poolTask() {}, emptyReceive() {},
   messagesReceived() {}, heartbeatExtended() {}, heartbeatFailed() {}, messagesDeleted() {}, deleteFailed() {},
-  messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, documentStatus() {}, bulkRequest() {},
+  messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, ocrEngine() {}, documentStatus() {}, bulkRequest() {},
   indexItemRetries() {},
 };
 

@@ -2,44 +2,55 @@
 // (protocol.ts), the format extractors (extract/) and OCR (ocr/). Imports nothing from the main side.
 //
 // The piscina entry: one document in, one ExtractResult out. Never throws for a bad file: the result
-// says what happened. Each pool thread owns one OCR engine, started on its first OCR page and kept warm
-// between pages until it has been idle for a while; big decoded rasters pass one at a time through a
-// gate shared by all pool threads.
+// says what happened. Each pool thread owns one OCR engine (native: one tesseract child at a time;
+// wasm: tesseract's WASM core in this thread), built on its first OCR page; big decoded rasters pass
+// one at a time through a gate shared by all pool threads.
 import { workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { DEFAULTS } from '../config.ts';
 import { contentTypeOf, detectKind } from './extract/detect.ts';
 import { extractDocument } from './extract/documents.ts';
 import { extractImage } from './extract/image.ts';
-import { ocrEngineFor, prepareForOcr, prepareLangDir } from './ocr/tesseract-wasm.ts';
-import type { OcrEngine, OcrImage, OcrSource } from './ocr/tesseract-wasm.ts';
-import type { OcrRunner } from './ocr/engine.ts';
+import { prepareForOcr } from './ocr/prepare.ts';
+import { chooseOcrEngine, createOcrEngine } from './ocr/choice.ts';
+import type { OcrEngine, OcrImage, OcrRunner, OcrSource } from './ocr/engine.ts';
+import { readPage } from './ocr/page.ts';
 import { extractPdf } from './extract/pdf.ts';
 import { openGate, RasterGate } from './raster-gate.ts';
 import type { Gate } from './raster-gate.ts';
 import { Deadline, truncate } from './extract/result.ts';
-import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskHandler, WarmUpTask, WarmUpResult } from './protocol.ts';
+import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskHandler, WarmUpResult } from './protocol.ts';
 
 // Pool threads are the parallelism: libvips needs no thread pool of its own nor an operation cache
 // (each image is decoded once); both cost memory that the 500 MB budget cannot spare.
 sharp.cache(false);
 sharp.concurrency(1);
 
-// The pool always sends workerData; a test that imports this module directly gets the configured defaults.
-const settings: ExtractWorkerData = (workerData as ExtractWorkerData | undefined) ?? {
-  recycleAfterPages: DEFAULTS.RECYCLE_AFTER_PAGES,
-  maxWorkerMemoryMb: DEFAULTS.MAX_WORKER_MEMORY_MB,
-};
+// The pool always sends workerData; a test that imports this module directly gets the configured
+// defaults, with the engine chosen as OCR_ENGINE=auto would.
+const settings: Partial<ExtractWorkerData> = (workerData as ExtractWorkerData | undefined) ?? {};
 const gate: Gate = settings.rasterGate ? new RasterGate(settings.rasterGate) : openGate;
 
+let threadEngine: OcrEngine | undefined;
 function engine(langs: string): OcrEngine {
-  return ocrEngineFor({ langs, recycleAfterPages: settings.recycleAfterPages, maxHeapMb: settings.maxWorkerMemoryMb });
+  if (!threadEngine) {
+    const { kind, model } = settings.ocr ?? chooseOcrEngine('auto', DEFAULTS.OCR_MODEL, langs);
+    threadEngine = createOcrEngine(settings.ocr ?? { kind, model, recycleAfterPages: DEFAULTS.RECYCLE_AFTER_PAGES, maxHeapMb: DEFAULTS.MAX_WORKER_MEMORY_MB });
+  }
+  return threadEngine;
+}
+
+/** Stops this thread's OCR engine (its child process or WASM heap); the next page starts a new one. */
+export async function closeOcrEngine(): Promise<void> {
+  const e = threadEngine;
+  threadEngine = undefined;
+  await e?.close();
 }
 
 function ocrRunner(langs: string, maxPixels: number): OcrRunner {
   return {
     prepare: (src: OcrSource) => prepareForOcr(src, maxPixels),
-    read: (img: OcrImage, timeoutMs: number) => engine(langs).recognize(img, timeoutMs),
+    read: (img: OcrImage, timeoutMs: number) => readPage(engine(langs), img, { langs, timeoutMs }),
     holdRaster: (maxWaitMs: number) => gate.acquire(maxWaitMs),
   };
 }
@@ -74,12 +85,10 @@ export default async function extract(req: ExtractRequest): Promise<ExtractResul
 }
 
 /**
- * Loads this thread's modules (pdf.js, the canvas, tesseract.js) and links the language data, so the
- * first document does not pay for them. The OCR engine itself (~110 MB a thread with eng+jpn) starts
- * on the first page that needs it: text-only workloads never pay for it.
+ * Loads this thread's modules (pdf.js, the canvas), so the first document does not pay for them. The
+ * OCR engine itself starts on the first page that needs it: text-only workloads never pay for it.
  */
-export async function warmUp(task: WarmUpTask): Promise<WarmUpResult> {
-  prepareLangDir(task.ocrLangs.split('+'));
+export async function warmUp(): Promise<WarmUpResult> {
   await Promise.all([import('pdfjs-dist/legacy/build/pdf.mjs'), import('@napi-rs/canvas')]);
   const { threadId } = await import('node:worker_threads');
   return { warm: true, threadId };

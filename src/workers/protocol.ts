@@ -3,6 +3,7 @@
 // sides. The main side never imports the thread entry; it finds it by EXTRACT_WORKER_FILE.
 import { fileURLToPath } from 'node:url';
 import type { ExtractRequest, ExtractResult } from '../types.ts';
+import type { OcrEngineSpec } from './ocr/engine.ts';
 
 export type { ExtractRequest, ExtractResult };
 
@@ -11,9 +12,8 @@ export const EXTRACT_WORKER_FILE = fileURLToPath(new URL('./extract-worker.ts', 
 
 /** Given to every thread through piscina's workerData, from Config (no defaults on the thread side). */
 export type ExtractWorkerData = {
-  recycleAfterPages: number;
-  /** Bound on the thread's tesseract heap before its recogniser is recycled. */
-  maxWorkerMemoryMb: number;
+  /** The OCR engine this thread builds (chosen once in the main thread, see workers/ocr/choice.ts). */
+  ocr: OcrEngineSpec;
   /** The process-wide one-big-raster gate (see raster-gate.ts); absent: no gate. */
   rasterGate?: SharedArrayBuffer;
 };

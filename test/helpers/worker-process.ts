@@ -229,10 +229,10 @@ export function processFigures(pid: number): { rssBytes: number; fds: number } |
 export { queueEmpty, until } from './wait.ts';
 
 /**
- * The OCR module's per-user folder of symlinks to the installed language data (src/workers/ocr/tesseract-wasm.ts,
- * prepareLangDir): a deliberate cache in TMPDIR that holds no document data. Temp checks ignore it.
+ * The native OCR engine's per-user folder of unpacked best_int models (src/workers/ocr/models.ts,
+ * nativeTessdataDir, OCR_MODEL=best): a deliberate cache in TMPDIR that holds no document data. Temp checks ignore it.
  */
-export const LANGDATA_CACHE = /^filesearch-langdata-[^/]+(\/|\/[^/]+\.traineddata\.gz)$/;
+export const LANGDATA_CACHE = /^filesearch-tessdata-best-[^/]+(\/|\/[^/]+\.traineddata)$/;
 
 /** What is left in a worker's TMPDIR, apart from the language-data cache. */
 export function tempLeftovers(dir: string): string[] {

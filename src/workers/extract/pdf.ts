@@ -9,7 +9,7 @@ import type { ExtractLimits, ExtractResult } from '../../types.ts';
 import type { OcrImage, OcrRunner, OcrSource } from '../ocr/engine.ts';
 import type { Release } from '../raster-gate.ts';
 import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, TextBudget, tidyText, withTimeout } from './result.ts';
-import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/tesseract-wasm.ts';
+import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/prepare.ts';
 import { THUMBNAIL_WIDTH, thumbnailFromRaw } from './thumbnail.ts';
 
 const require = createRequire(import.meta.url);

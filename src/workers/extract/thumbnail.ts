@@ -1,7 +1,7 @@
 // WebP thumbnails about 400 px wide of a document's first page or image.
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
-import type { OcrSource } from '../ocr/tesseract-wasm.ts';
+import type { OcrSource } from '../ocr/prepare.ts';
 
 export const THUMBNAIL_WIDTH = 400;
 const WEBP_QUALITY = 70;

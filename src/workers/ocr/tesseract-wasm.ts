@@ -1,372 +1,225 @@
-// tesseract.js owned by one pool thread: a recogniser started on the first page that needs OCR, kept
-// warm between pages, stopped after an idle spell (a text-only workload never pays its ~110 MB), and
-// recycled after N pages or when its WASM heap grows past a bound (the heap never shrinks); a per-page
-// deadline that terminates the tesseract worker thread; pages turned 90/180/270 read upright.
+// The WASM engine: tesseract's WASM core (tesseract.js-core) loaded in the pool thread itself, called
+// the way tesseract.js's own worker script calls it (TessBaseAPI Init / SetImage / Recognize /
+// GetTSVText, DetectOS for orientation), so no other thread starts: POOL_SIZE is the OCR concurrency.
+// Calls are synchronous in this thread; a page that never ends is stopped by the pool's document
+// deadline, which ends the thread (piscina starts a fresh one).
+// The WASM heap only grows: the module is dropped (and rebuilt on the next page) after N pages or
+// when its heap passes a bound, and after an idle spell so a text-only workload holds none of it.
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import sharp from 'sharp';
-import { createWorker, OEM, PSM } from 'tesseract.js';
-import type { Worker as TesseractWorker } from 'tesseract.js';
-import { removeCjkSpaces, tidyText, withTimeout, DeadlineError } from '../extract/result.ts';
+import { readFileSync } from 'node:fs';
+import type { OcrEngine, OcrImage, OcrModel, OcrRead, OcrReadRequest, Orientation } from './engine.ts';
+import { OcrEngineError, OcrTimeoutError, parseTsv } from './engine.ts';
+import { modelBytes } from './models.ts';
 
 const require = createRequire(import.meta.url);
 
-/** Resolution OCR reads at (measured on corpus/ocr: 200 dpi reads as well as 300 and is faster). */
-export const OCR_DPI = 200;
-/**
- * OCR input is scaled down to at most this many pixels (an A3 page at 200 dpi): tesseract's WASM heap
- * grows with the largest image it has read and never shrinks, so a 100-megapixel photo would keep
- * several hundred MB per thread.
- */
-export const MAX_OCR_PIXELS = 8_000_000;
-/** A recogniser unused this long is stopped; the next page starts a fresh one (~1 s). */
-export const OCR_IDLE_MS = 60_000;
-/** Below this mean confidence a page may be turned: try reading it turned. */
-const LOW_CONFIDENCE = 60;
-/** A turned trial this confident is taken without trying the other turns. */
-const GOOD_CONFIDENCE = 80;
-/** A turn must read this much more confidently than the page as given. */
-const MIN_GAIN = 15;
-/** Orientation trials read a copy with this long side (~100 dpi A4): a quarter of the pixels. */
-const TRIAL_MAX_SIDE = 1200;
-const START_TIMEOUT_MS = 30_000;
+/** Core builds, fastest first: relaxed SIMD (Node 24), SIMD, plain. The full builds include the legacy code OSD needs. */
+const CORE_VARIANTS = ['relaxedsimd', 'simd', ''] as const;
+/** An engine unused this long gives its WASM heap back; the next page rebuilds it (~0.2 s). */
+export const WASM_IDLE_MS = 60_000;
 
-/** A one-channel, 8-bit image ready for OCR. */
-export type OcrImage = { data: Buffer; width: number; height: number; dpi: number };
-
-export type OcrPage = { text: string; confidence: number; rotation: number };
-
-export type OcrOptions = {
-  langs: string;
-  recycleAfterPages: number;
-  /** Recycle the recogniser once its WASM heap (V8 external memory) is above this. */
-  maxHeapMb: number;
-  startTimeoutMs?: number;
-  /** Stop the recogniser after this long without a page (0: never). */
-  idleMs?: number;
+/** The parts of the emscripten module and TessBaseAPI used here. */
+type TessApi = {
+  Init(datapath: string, langs: string, oem: number): number;
+  SetVariable(name: string, value: string): boolean;
+  SetImage(ptr: number, width: number, height: number, bytesPerPixel: number, bytesPerLine: number): void;
+  SetSourceResolution(dpi: number): void;
+  Recognize(monitor: null): number;
+  GetTSVText(page: number): string;
+  DetectOS(results: unknown): boolean;
+  Clear(): void;
+  End(): void;
 };
+type OsResults = { best_result: { orientation_id: number; oconfidence: number; script_id: number }; unicharset: { get_script_from_script_id(id: number): string } };
+type CoreModule = {
+  TessBaseAPI: new () => TessApi;
+  OSResults: new () => OsResults;
+  FS: { writeFile(path: string, data: Uint8Array): void; unlink(path: string): void };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  destroy(obj: unknown): void;
+};
+type Loaded = { module: CoreModule; memory: WasmMemory; apis: Map<string, TessApi>; pages: number };
 
-export class OcrTimeoutError extends DeadlineError {}
+// The WebAssembly global is not in this project's type libraries (no DOM lib): the few parts used.
+type WasmMemory = { readonly buffer: ArrayBuffer };
+type WasmInstance = { exports: Record<string, unknown> };
+type WasmImports = Record<string, Record<string, unknown>>;
+const Wasm = (globalThis as unknown as {
+  WebAssembly: { instantiate(bytes: Uint8Array, imports: WasmImports): Promise<{ instance: WasmInstance }>; Memory: abstract new (...args: never[]) => WasmMemory };
+}).WebAssembly;
 
-// ---- language data ----
+const OEM_TESSERACT_ONLY = 0;
+const OEM_LSTM_ONLY = 1;
 
-/** The small LSTM-only integer models (what tesseract.js itself would download). */
-const MODEL_DIR = '4.0.0_best_int';
-
-/**
- * tesseract.js reads every language from one langPath, while each @tesseract.js-data package has its
- * own folder: link the needed files into a private folder once per process.
- */
-export function prepareLangDir(langs: string[]): string {
-  const dir = path.join(os.tmpdir(), `filesearch-langdata-${process.getuid?.() ?? 'u'}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const lang of new Set(langs)) {
-    const src = langDataFile(lang);
-    const link = path.join(dir, `${lang}.traineddata.gz`);
-    let current: string | undefined;
+/** Instantiates the first core build this runtime can run; captures its memory to pass pixels in. */
+async function loadCore(): Promise<{ module: CoreModule; memory: WasmMemory }> {
+  let lastError: unknown;
+  for (const variant of CORE_VARIANTS) {
+    const name = `tesseract.js-core/tesseract-core${variant ? `-${variant}` : ''}`;
     try {
-      current = readlinkSync(link);
-    } catch {
-      current = undefined;
-    }
-    if (current === src) continue;
-    if (current !== undefined) unlinkSync(link);
-    try {
-      symlinkSync(src, link);
+      const factory = require(name) as (opts: object) => Promise<CoreModule>;
+      const wasm = readFileSync(require.resolve(`${name}.wasm`));
+      let memory: WasmMemory | undefined;
+      // A build this runtime cannot compile fails here; the factory's own promise would never settle.
+      let refuse: (err: unknown) => void = () => {};
+      const refused = new Promise<never>((_, reject) => {
+        refuse = reject;
+      });
+      const module = await Promise.race([refused, factory({
+        // tesseract's own warnings ("Invalid resolution", "Estimating resolution") would flood the log.
+        print: () => {},
+        printErr: () => {},
+        instantiateWasm(imports: WasmImports, done: (instance: WasmInstance) => void) {
+          Wasm.instantiate(wasm, imports).then(({ instance }) => {
+            const candidates = [...Object.values(instance.exports), ...Object.values(imports).flatMap((o) => Object.values(o))];
+            memory = candidates.find((v): v is WasmMemory => v instanceof Wasm.Memory);
+            done(instance);
+          }, refuse);
+          return {};
+        },
+      })]);
+      if (!memory) throw new OcrEngineError(`${name}: its WASM memory was not found`);
+      return { module, memory };
     } catch (err) {
-      // Another thread made the same link between our check and now.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      lastError = err;
     }
   }
-  return dir;
+  throw new OcrEngineError(`tesseract's WASM core did not load: ${(lastError as Error)?.message ?? String(lastError)}`, { cause: lastError });
 }
 
-function langDataFile(lang: string): string {
-  let pkgDir: string;
-  try {
-    pkgDir = path.dirname(require.resolve(`@tesseract.js-data/${lang}/package.json`));
-  } catch {
-    throw new Error(`OCR language ${JSON.stringify(lang)} has no data: install @tesseract.js-data/${lang}`);
-  }
-  const file = path.join(pkgDir, MODEL_DIR, `${lang}.traineddata.gz`);
-  if (!existsSync(file)) throw new Error(`OCR language data missing: ${file}`);
-  return file;
-}
-
-// ---- preprocessing ----
-
-export type OcrSource =
-  | { kind: 'file'; path: string; page?: number }
-  | { kind: 'raw'; data: Uint8Array; width: number; height: number; channels: 1 | 2 | 3 | 4; dpi: number };
-
-/**
- * EXIF auto-orient, one grey channel, normalised contrast, scaled to OCR_DPI. Scans carry their dpi;
- * photos and screenshots (72/96 dpi or none) are enlarged when small so text is tall enough to read.
- */
-export async function prepareForOcr(src: OcrSource, maxPixels: number): Promise<OcrImage> {
-  const input = src.kind === 'file'
-    ? sharp(src.path, { page: src.page ?? 0, limitInputPixels: maxPixels, failOn: 'none' })
-    : sharp(src.data, { raw: { width: src.width, height: src.height, channels: src.channels }, limitInputPixels: maxPixels });
-  let density = src.kind === 'raw' ? src.dpi : 0;
-  let width: number;
-  let height: number;
-  if (src.kind === 'file') {
-    const meta = await input.metadata();
-    density = meta.density ?? 0;
-    const turned = (meta.orientation ?? 1) >= 5;
-    width = turned ? meta.height : meta.width;
-    height = turned ? meta.width : meta.height;
-    if (meta.pageHeight && (meta.pages ?? 1) > 1) height = turned ? meta.width : meta.pageHeight;
-  } else {
-    width = src.width;
-    height = src.height;
-  }
-  const { scale, dpi } = ocrScale(width, height, density);
-  let pipeline = input.rotate().grayscale().normalise();
-  if (scale !== 1) {
-    pipeline = pipeline.resize({ width: Math.max(1, Math.round(width * scale)), kernel: scale < 1 ? 'lanczos3' : 'cubic' });
-  }
-  const { data, info } = await pipeline.extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, dpi };
-}
-
-/** Scale factor and the dpi to tell tesseract; never more than MAX_OCR_PIXELS out. */
-export function ocrScale(width: number, height: number, density: number): { scale: number; dpi: number } {
-  const cap = Math.min(1, Math.sqrt(MAX_OCR_PIXELS / Math.max(1, width * height)));
-  if (density >= 150) {
-    const scale = Math.min(density > OCR_DPI ? OCR_DPI / density : 1, cap);
-    return { scale, dpi: Math.round(density * scale) };
-  }
-  // Unknown density (photo, screenshot): enlarge small images up to 2x so glyphs are ~20+ px tall.
-  const longSide = Math.max(width, height);
-  const scale = longSide < 1600 ? Math.min(2, 1600 / longSide) : cap;
-  // Its real density is unknown either way: tell tesseract the density it reads best at.
-  return { scale, dpi: OCR_DPI };
-}
-
-/** Portable graymap: tesseract's Leptonica reads it without decoding work (PNG encode costs more than it saves). */
-function toPgm(img: OcrImage): Uint8Array {
-  const header = Buffer.from(`P5\n${img.width} ${img.height}\n255\n`, 'latin1');
-  const out = new Uint8Array(header.length + img.data.length);
-  out.set(header, 0);
-  out.set(img.data, header.length);
-  return out;
-}
-
-async function rotateImage(img: OcrImage, degrees: number): Promise<OcrImage> {
-  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 1 } })
-    .rotate(degrees)
-    .extractChannel(0)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, dpi: img.dpi };
-}
-
-async function downscale(img: OcrImage, maxSide: number): Promise<OcrImage> {
-  const long = Math.max(img.width, img.height);
-  if (long <= maxSide) return img;
-  const scale = maxSide / long;
-  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 1 } })
-    .resize({ width: Math.round(img.width * scale) })
-    .extractChannel(0)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, dpi: Math.round(img.dpi * scale) };
-}
-
-// ---- the engine ----
-
-type Started = { worker: TesseractWorker; failed: Promise<never>; pages: number; dpi: number };
-
-/** Starts a tesseract.js worker from local data only; rejects on error or after a timeout (never hangs). */
-async function startWorker(langs: string, langPath: string, timeoutMs: number): Promise<Started> {
-  let fail: (err: Error) => void = () => {};
-  const failed = new Promise<never>((_, reject) => {
-    fail = reject;
-  });
-  failed.catch(() => {});
-  const errorHandler = (e: unknown) => fail(new Error(`tesseract: ${String(e)}`));
-  const creating = createWorker(langs, OEM.LSTM_ONLY, {
-    langPath,
-    cacheMethod: 'none',
-    gzip: true,
-    errorHandler,
-  });
-  const worker = await withTimeout(Promise.race([creating, failed]), timeoutMs, `tesseract did not start within ${timeoutMs} ms (${langs})`);
-  // The tesseract thread may die (WASM out of memory): fail the page in flight instead of hanging.
-  const thread = (worker as unknown as { worker?: import('node:worker_threads').Worker }).worker;
-  thread?.on('error', (err) => fail(new Error(`tesseract thread failed: ${err.message}`)));
-  thread?.on('exit', (code) => fail(new Error(`tesseract thread exited (code ${code})`)));
-  // The models are parsed into the engine at init; the unpacked files in its in-memory FS are dead weight.
-  for (const lang of langs.split('+')) await worker.FS('unlink', [`./${lang}.traineddata`]).catch(() => {});
-  return { worker, failed, pages: 0, dpi: 0 };
-}
-
-async function heapMb(w: TesseractWorker): Promise<number> {
-  const thread = (w as unknown as { worker?: { getHeapStatistics?: () => Promise<{ external_memory?: number; used_heap_size: number }> } }).worker;
-  const stats = await thread?.getHeapStatistics?.();
-  return stats ? ((stats.external_memory ?? 0) + stats.used_heap_size) / 1048576 : 0;
-}
-
-export class OcrEngine {
-  readonly langs: string;
-  readonly #opts: Required<OcrOptions>;
-  readonly #langPath: string;
-  #rec: Started | undefined;
-  #starting: Promise<Started> | undefined;
+export class WasmEngine implements OcrEngine {
+  readonly kind = 'wasm';
+  readonly model: OcrModel;
+  readonly #recycleAfterPages: number;
+  readonly #maxHeapBytes: number;
+  readonly #idleMs: number;
+  #loaded: Loaded | undefined;
+  #loading: Promise<Loaded> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
-  #busy = 0;
-  /** Pages read by all recognisers so far, and how many times one was recycled or killed. */
-  pagesRead = 0;
+  /** Times the module was dropped for its page count or heap size. */
   recycled = 0;
 
-  constructor(opts: OcrOptions) {
-    this.#opts = { startTimeoutMs: START_TIMEOUT_MS, idleMs: OCR_IDLE_MS, ...opts };
-    this.langs = opts.langs;
-    this.#langPath = prepareLangDir(opts.langs.split('+'));
+  constructor(opts: { model: OcrModel; recycleAfterPages: number; maxHeapMb: number; idleMs?: number }) {
+    this.model = opts.model;
+    this.#recycleAfterPages = opts.recycleAfterPages;
+    this.#maxHeapBytes = opts.maxHeapMb * 1024 * 1024;
+    this.#idleMs = opts.idleMs ?? WASM_IDLE_MS;
   }
 
-  /** Starts the recogniser now (warm-up), so the first page does not pay for it. */
-  async warm(): Promise<void> {
-    await this.#recogniser();
+  /** Bytes of WASM heap held now (0 when unloaded). */
+  get heapBytes(): number {
+    return this.#loaded?.memory.buffer.byteLength ?? 0;
   }
 
-  get warmNow(): boolean {
-    return this.#rec !== undefined;
+  async read(img: OcrImage, req: OcrReadRequest): Promise<OcrRead> {
+    return this.#withImage(img, req.timeoutMs, req.langs, OEM_LSTM_ONLY, (api) => {
+      api.SetVariable('tessedit_pageseg_mode', String(req.psm ?? 3));
+      if (api.Recognize(null) !== 0) throw new OcrEngineError('tesseract could not recognise the page');
+      return parseTsv(api.GetTSVText(0));
+    });
   }
 
-  /**
-   * Reads one page. Overrunning timeoutMs terminates the recogniser (a fresh one starts for the next
-   * page) and throws OcrTimeoutError.
-   */
-  async recognize(img: OcrImage, timeoutMs: number): Promise<OcrPage> {
-    this.#busy++;
-    clearTimeout(this.#idleTimer);
-    try {
-      return await this.#recognize(img, timeoutMs);
-    } finally {
-      if (--this.#busy === 0) this.#armIdleTimer();
-    }
-  }
-
-  /** After idleMs without a page the recogniser is stopped: its WASM heap goes back to the system. */
-  #armIdleTimer(): void {
-    if (!this.#opts.idleMs || !this.#rec) return;
-    this.#idleTimer = setTimeout(() => {
-      const rec = this.#rec;
-      if (rec && this.#busy === 0) {
-        this.#rec = undefined;
-        void rec.worker.terminate().catch(() => {});
+  async orientation(img: OcrImage, timeoutMs: number): Promise<Orientation | undefined> {
+    return this.#withImage(img, timeoutMs, 'osd', OEM_TESSERACT_ONLY, (api, module) => {
+      const results = new module.OSResults();
+      try {
+        if (!api.DetectOS(results)) return undefined;
+        const best = results.best_result;
+        const rotation = ([0, 270, 180, 90] as const)[best.orientation_id];
+        if (rotation === undefined) return undefined;
+        return { rotation, confidence: best.oconfidence, script: results.unicharset.get_script_from_script_id(best.script_id) };
+      } finally {
+        module.destroy(results);
       }
-    }, this.#opts.idleMs);
-    // An idle recogniser must not keep the thread (or a test process) alive.
-    this.#idleTimer.unref();
-  }
-
-  async #recognize(img: OcrImage, timeoutMs: number): Promise<OcrPage> {
-    const started = Date.now();
-    const first = await this.#read(img, timeoutMs);
-    let best: OcrPage = { ...first, rotation: 0 };
-    if (first.confidence < LOW_CONFIDENCE) {
-      const rotation = await this.#orientation(img, first.confidence, timeoutMs - (Date.now() - started));
-      if (rotation) {
-        const upright = await rotateImage(img, rotation);
-        const second = await this.#read(upright, timeoutMs - (Date.now() - started));
-        if (second.confidence > first.confidence) best = { ...second, rotation };
-      }
-    }
-    await this.#maybeRecycle();
-    return best;
+    });
   }
 
   async close(): Promise<void> {
     clearTimeout(this.#idleTimer);
-    const rec = this.#rec ?? (await this.#starting?.catch(() => undefined));
-    this.#rec = undefined;
-    this.#starting = undefined;
-    await rec?.worker.terminate().catch(() => {});
+    await this.#loading?.catch(() => undefined);
+    this.#drop();
   }
 
-  async #recogniser(): Promise<Started> {
-    if (this.#rec) return this.#rec;
-    this.#starting ??= startWorker(this.langs, this.#langPath, this.#opts.startTimeoutMs);
-    try {
-      this.#rec = await this.#starting;
-      // tesseract.js leaves tesseract at PSM 6 (one uniform block), which reads across newspaper
-      // columns; PSM 3 is full automatic layout analysis, as the tesseract CLI does.
-      await this.#rec.worker.setParameters({ tessedit_pageseg_mode: PSM.AUTO });
-      return this.#rec;
-    } finally {
-      this.#starting = undefined;
-    }
-  }
-
-  async #read(img: OcrImage, timeoutMs: number): Promise<{ text: string; confidence: number }> {
+  async #withImage<T>(img: OcrImage, timeoutMs: number, langs: string, oem: number, use: (api: TessApi, module: CoreModule) => T): Promise<T> {
     if (timeoutMs <= 0) throw new OcrTimeoutError('page OCR deadline reached');
-    const rec = await this.#recogniser();
-    const job = (async () => {
-      if (rec.dpi !== img.dpi) {
-        await rec.worker.setParameters({ user_defined_dpi: String(img.dpi) });
-        rec.dpi = img.dpi;
-      }
-      return rec.worker.recognize(toPgm(img) as unknown as Buffer);
-    })();
+    clearTimeout(this.#idleTimer);
+    const loaded = await this.#load();
+    const { module, memory } = loaded;
+    const api = this.#api(loaded, langs, oem);
+    const ptr = module._malloc(img.data.length);
+    if (!ptr) {
+      this.#drop();
+      throw new OcrEngineError(`tesseract's WASM heap cannot hold a ${img.width}x${img.height} page`);
+    }
     try {
-      const res = await withTimeout(Promise.race([job, rec.failed]), timeoutMs, `page OCR took longer than ${timeoutMs} ms`);
-      rec.pages++;
-      this.pagesRead++;
-      return { text: removeCjkSpaces(tidyText(res.data.text ?? '')), confidence: res.data.confidence ?? 0 };
+      // Read the buffer after malloc: growing the heap replaces memory.buffer.
+      new Uint8Array(memory.buffer, ptr, img.data.length).set(img.data);
+      api.SetImage(ptr, img.width, img.height, 1, img.width);
+      api.SetSourceResolution(img.dpi);
+      return use(api, module);
     } catch (err) {
-      // A timed-out or dead recogniser is not reused: terminating frees its thread and WASM heap.
-      await this.#discard(rec);
-      if (err instanceof DeadlineError) throw new OcrTimeoutError(err.message);
-      throw err;
+      // A WASM trap (out of memory, abort) leaves the module unusable: start afresh next page.
+      this.#drop();
+      if (err instanceof OcrEngineError) throw err;
+      throw new OcrEngineError(`tesseract (WASM) failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    } finally {
+      if (this.#loaded === loaded) {
+        api.Clear();
+        module._free(ptr);
+        loaded.pages++;
+        if (loaded.pages >= this.#recycleAfterPages || memory.buffer.byteLength > this.#maxHeapBytes) {
+          this.recycled++;
+          this.#drop();
+        }
+      }
+      this.#armIdle();
     }
   }
 
-  /**
-   * Which way is up, by reading a small copy turned 180/90/270 and keeping the most confident. (OSD
-   * needs tesseract's legacy engine in a second worker: ~100 MB per thread, over the memory budget.)
-   */
-  async #orientation(img: OcrImage, firstConfidence: number, timeoutMs: number): Promise<number> {
-    const started = Date.now();
-    const small = await downscale(img, TRIAL_MAX_SIDE);
-    let best = { rotation: 0, confidence: firstConfidence };
-    for (const rotation of [180, 90, 270]) {
-      const left = timeoutMs - (Date.now() - started);
-      if (left <= 0) break;
-      const trial = await this.#read(await rotateImage(small, rotation), left);
-      if (trial.confidence > best.confidence) best = { rotation, confidence: trial.confidence };
-      if (best.confidence >= GOOD_CONFIDENCE) break;
-    }
-    return best.confidence >= firstConfidence + MIN_GAIN ? best.rotation : 0;
-  }
-
-  async #maybeRecycle(): Promise<void> {
-    const rec = this.#rec;
-    if (!rec) return;
-    if (rec.pages >= this.#opts.recycleAfterPages || (await heapMb(rec.worker).catch(() => 0)) > this.#opts.maxHeapMb) {
-      await this.#discard(rec);
+  async #load(): Promise<Loaded> {
+    if (this.#loaded) return this.#loaded;
+    this.#loading ??= loadCore().then(({ module, memory }) => ({ module, memory, apis: new Map(), pages: 0 }));
+    try {
+      this.#loaded = await this.#loading;
+      return this.#loaded;
+    } finally {
+      this.#loading = undefined;
     }
   }
 
-  async #discard(rec: Started): Promise<void> {
-    if (this.#rec === rec) this.#rec = undefined;
-    this.recycled++;
-    await rec.worker.terminate().catch(() => {});
+  /** One TessBaseAPI per language set, initialised once per module; the model files are removed from the in-memory FS after Init. */
+  #api(loaded: Loaded, langs: string, oem: number): TessApi {
+    const have = loaded.apis.get(langs);
+    if (have) return have;
+    const codes = langs.split('+');
+    for (const code of codes) loaded.module.FS.writeFile(`/${code}.traineddata`, modelBytes(code, this.model));
+    const api = new loaded.module.TessBaseAPI();
+    const status = api.Init('/', langs, oem);
+    for (const code of codes) loaded.module.FS.unlink(`/${code}.traineddata`);
+    if (status !== 0) throw new OcrEngineError(`tesseract (WASM) could not load ${langs} (${this.model} models)`);
+    loaded.apis.set(langs, api);
+    return api;
   }
-}
 
-/** One engine per pool thread, replaced when the requested languages change. */
-let threadEngine: OcrEngine | undefined;
-
-export function ocrEngineFor(opts: OcrOptions): OcrEngine {
-  if (threadEngine && threadEngine.langs !== opts.langs) {
-    void threadEngine.close();
-    threadEngine = undefined;
+  #drop(): void {
+    const loaded = this.#loaded;
+    this.#loaded = undefined;
+    if (!loaded) return;
+    for (const api of loaded.apis.values()) {
+      try {
+        api.End();
+      } catch {
+        // A trapped module may refuse; it is dropped either way and its memory collected with it.
+      }
+    }
+    loaded.apis.clear();
   }
-  threadEngine ??= new OcrEngine(opts);
-  return threadEngine;
+
+  #armIdle(): void {
+    if (!this.#idleMs || !this.#loaded) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.#drop(), this.#idleMs);
+    this.#idleTimer.unref();
+  }
 }

@@ -1,0 +1,89 @@
+// One page through an engine: read it as given; only when that read is poor, ask orientation
+// detection (OSD, one call) which way is up and read it turned, and try the other languages first
+// (tesseract leans on the first language: eng+jpn reads a Japanese-only page as Latin garbage).
+// Both engines take the same decisions; a page that reads well pays for one read only.
+import sharp from 'sharp';
+import type { OcrEngine, OcrImage, OcrRead } from './engine.ts';
+import { OcrTimeoutError } from './engine.ts';
+import { removeCjkSpaces, tidyText } from '../extract/result.ts';
+
+export type OcrPage = { text: string; confidence: number; rotation: number };
+
+/** Below this mean confidence (or with almost no words) the page may be turned: ask OSD. */
+export const LOW_CONFIDENCE = 60;
+const FEW_WORDS = 3;
+/** OSD's orientation confidence below this is a guess (tesseract prints ~2 for a coin toss; upright text gives 5-20). */
+const MIN_OSD_CONFIDENCE = 1.5;
+/** OSD reads a copy with this long side at most (~100 dpi A4): its answer does not need more. */
+export const OSD_MAX_SIDE = 1400;
+
+export type PageStats = { osdCalls: number; osdSeconds: number; turned: number; reordered: number };
+
+/** Counts for the bench: how often and how long orientation detection ran. */
+export const pageStats: PageStats = { osdCalls: 0, osdSeconds: 0, turned: 0, reordered: 0 };
+
+export async function readPage(engine: OcrEngine, img: OcrImage, opts: { langs: string; timeoutMs: number }): Promise<OcrPage> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const left = () => {
+    const ms = deadline - Date.now();
+    if (ms <= 0) throw new OcrTimeoutError(`page OCR took longer than ${opts.timeoutMs} ms`);
+    return ms;
+  };
+  const first = await engine.read(img, { langs: opts.langs, timeoutMs: left() });
+  let best = { read: first, rotation: 0 };
+  if (needsOrientation(first)) {
+    const t0 = performance.now();
+    const osd = await engine.orientation(await downscale(img, OSD_MAX_SIDE), left());
+    pageStats.osdCalls++;
+    pageStats.osdSeconds += (performance.now() - t0) / 1000;
+    if (osd && osd.rotation !== 0 && osd.confidence >= MIN_OSD_CONFIDENCE) {
+      const turned = await engine.read(await rotateImage(img, osd.rotation), { langs: opts.langs, timeoutMs: left() });
+      if (turned.confidence > first.confidence) {
+        best = { read: turned, rotation: osd.rotation };
+        pageStats.turned++;
+      }
+    }
+  }
+  const reordered = otherLanguageFirst(opts.langs);
+  if (reordered && needsOrientation(best.read)) {
+    const img2 = best.rotation ? await rotateImage(img, best.rotation) : img;
+    const second = await engine.read(img2, { langs: reordered, timeoutMs: left() });
+    pageStats.reordered++;
+    if (second.confidence > best.read.confidence) best = { read: second, rotation: best.rotation };
+  }
+  return { text: removeCjkSpaces(tidyText(best.read.text)), confidence: best.read.confidence, rotation: best.rotation };
+}
+
+/** 'eng+jpn' -> 'jpn+eng' (the second language leads); undefined for one language. */
+export function otherLanguageFirst(langs: string): string | undefined {
+  const codes = langs.split('+');
+  if (codes.length < 2) return undefined;
+  return [codes[1]!, codes[0]!, ...codes.slice(2)].join('+');
+}
+
+export function needsOrientation(read: OcrRead): boolean {
+  return read.confidence < LOW_CONFIDENCE || read.words < FEW_WORDS;
+}
+
+/** The page turned clockwise by a multiple of 90 degrees. */
+export async function rotateImage(img: OcrImage, degrees: number): Promise<OcrImage> {
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 1 } })
+    .rotate(degrees)
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, dpi: img.dpi };
+}
+
+/** A copy with the long side at most maxSide (the same image when already that small). */
+export async function downscale(img: OcrImage, maxSide: number): Promise<OcrImage> {
+  const long = Math.max(img.width, img.height);
+  if (long <= maxSide) return img;
+  const scale = maxSide / long;
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 1 } })
+    .resize({ width: Math.max(1, Math.round(img.width * scale)) })
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, dpi: Math.max(1, Math.round(img.dpi * scale)) };
+}

@@ -1,0 +1,156 @@
+// OCR child processes are spawned by the main thread. A pool thread that is terminated (document
+// deadline, memory governor) cannot wait for the children it spawned: they would stay zombies for the
+// life of the process. So a thread asks the main thread, over a BroadcastChannel, to run the process;
+// the main thread enforces the deadline, returns the output, and kills a destroyed thread's child.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
+
+export type ProcessJob = { bin: string; args: string[]; input: Uint8Array; timeoutMs: number; env: Record<string, string> };
+export type ProcessResult = { code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean; error?: string };
+
+/** stdout beyond this is a runaway child, not a page of text. */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** A thread waits this much past the job's own deadline for the main thread's answer. */
+const REPLY_GRACE_MS = 5_000;
+const REQUESTS = 'filesearch:ocr-spawn';
+const repliesFor = (thread: number) => `filesearch:ocr-spawn:${thread}`;
+
+/** Runs one process to its end or its deadline (SIGKILL), feeding input on stdin. */
+export function runProcess(job: ProcessJob, signal?: AbortSignal, onSpawn?: (child: ChildProcess) => void): Promise<ProcessResult> {
+  return new Promise((resolve) => {
+    const child = spawn(job.bin, job.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...job.env } });
+    onSpawn?.(child);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let timedOut = false;
+    let error: string | undefined;
+    const kill = () => child.kill('SIGKILL');
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, job.timeoutMs);
+    signal?.addEventListener('abort', kill, { once: true });
+    child.stdout.on('data', (b: Buffer) => {
+      outBytes += b.length;
+      if (outBytes > MAX_OUTPUT_BYTES) {
+        error ??= `it wrote more than ${MAX_OUTPUT_BYTES} bytes for one page`;
+        kill();
+      } else out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (err.length < 64) err.push(b);
+    });
+    child.on('error', (e) => {
+      error ??= e.message;
+    });
+    // EPIPE when the child dies before reading all of stdin: its exit says why.
+    child.stdin.on('error', () => {});
+    child.on('close', (code, sig) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', kill);
+      resolve({ code, signal: sig, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(error ? { error } : {}) });
+    });
+    child.stdin.end(job.input);
+  });
+}
+
+type Request = { id: number; thread: number; job: ProcessJob } | { cancel: number; thread: number };
+type Reply = { id: number; result: ProcessResult };
+
+/** The main thread's side: one per process, started by the pool. */
+export class OcrSpawner {
+  static #instance: OcrSpawner | undefined;
+  static #users = 0;
+  readonly #requests = new BroadcastChannel(REQUESTS);
+  readonly #replies = new Map<number, BroadcastChannel>();
+  readonly #children = new Map<string, { child: ChildProcess; thread: number }>();
+
+  /** The process's spawner, shared by every pool; release() when done. */
+  static acquire(): OcrSpawner {
+    OcrSpawner.#users++;
+    OcrSpawner.#instance ??= new OcrSpawner();
+    return OcrSpawner.#instance;
+  }
+
+  private constructor() {
+    this.#requests.onmessage = (e: unknown) => this.#handle((e as { data: Request }).data);
+    // Nothing waits on the channel itself: the pool keeps the process alive while there is work.
+    this.#requests.unref();
+  }
+
+  /** Children running now (for the memory governor and tests). */
+  get pids(): number[] {
+    return [...this.#children.values()].flatMap((c) => (c.child.pid ? [c.child.pid] : []));
+  }
+
+  /** Pool threads ended: kills the children of every thread not in `alive` (nobody waits for them). */
+  killOrphans(alive: number[]): void {
+    for (const c of this.#children.values()) if (!alive.includes(c.thread)) c.child.kill('SIGKILL');
+  }
+
+  release(): void {
+    if (--OcrSpawner.#users > 0) return;
+    OcrSpawner.#instance = undefined;
+    for (const c of this.#children.values()) c.child.kill('SIGKILL');
+    this.#requests.close();
+    for (const ch of this.#replies.values()) ch.close();
+  }
+
+  #handle(msg: Request): void {
+    if ('cancel' in msg) {
+      this.#children.get(`${msg.thread}:${msg.cancel}`)?.child.kill('SIGKILL');
+      return;
+    }
+    const key = `${msg.thread}:${msg.id}`;
+    void runProcess(msg.job, undefined, (child) => this.#children.set(key, { child, thread: msg.thread })).then((result) => {
+      this.#children.delete(key);
+      let ch = this.#replies.get(msg.thread);
+      if (!ch) {
+        ch = new BroadcastChannel(repliesFor(msg.thread));
+        ch.unref();
+        this.#replies.set(msg.thread, ch);
+      }
+      ch.postMessage({ id: msg.id, result } satisfies Reply);
+    });
+  }
+}
+
+// ---- the pool thread's side ----
+
+let nextId = 0;
+let replies: BroadcastChannel | undefined;
+const waiting = new Map<number, (r: ProcessResult) => void>();
+
+/** Asks the main thread's OcrSpawner to run the job; resolves with its result. */
+export function requestRun(job: ProcessJob, signal?: AbortSignal): Promise<ProcessResult> {
+  const requests = new BroadcastChannel(REQUESTS);
+  if (!replies) {
+    replies = new BroadcastChannel(repliesFor(threadId));
+    replies.onmessage = (e: unknown) => {
+      const { id, result } = (e as { data: Reply }).data;
+      waiting.get(id)?.(result);
+    };
+  }
+  const id = ++nextId;
+  return new Promise<ProcessResult>((resolve) => {
+    const done = (r: ProcessResult) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
+      waiting.delete(id);
+      if (waiting.size === 0) replies?.unref();
+      requests.close();
+      resolve(r);
+    };
+    const cancel = () => requests.postMessage({ cancel: id, thread: threadId } satisfies Request);
+    const timer = setTimeout(
+      () => done({ code: null, signal: null, stdout: '', stderr: '', timedOut: false, error: 'the main thread did not answer (no OCR spawner running)' }),
+      job.timeoutMs + REPLY_GRACE_MS,
+    );
+    signal?.addEventListener('abort', cancel, { once: true });
+    waiting.set(id, done);
+    replies!.ref();
+    requests.postMessage({ id, thread: threadId, job } satisfies Request);
+  });
+}

@@ -1,0 +1,80 @@
+// The native engine's child processes belong to the main thread: a pool thread that is ended mid-page
+// (document deadline, memory governor) leaves no tesseract behind — neither running nor a zombie.
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import sharp from 'sharp';
+import { PoolExtractor } from '../src/pool/extract-pool.ts';
+import type { ExtractLimits } from '../src/types.ts';
+import { nativeSkip } from './helpers/ocr-engines.ts';
+
+const limits: ExtractLimits = { maxOcrPages: 5, maxChars: 1_000_000, docTimeoutMs: 120_000, pageTimeoutMs: 60_000, maxPixels: 100_000_000 };
+
+/** Child processes of this process (any thread), with their state letter (Z = zombie). */
+function children(): Array<{ pid: number; name: string; state: string }> {
+  const out: Array<{ pid: number; name: string; state: string }> = [];
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    let list = '';
+    try {
+      list = readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const pid of list.trim().split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const m = /^\d+ \((.*)\) (\S)/.exec(stat);
+        out.push({ pid, name: m?.[1] ?? '?', state: m?.[2] ?? '?' });
+      } catch {
+        // Gone between the two reads.
+      }
+    }
+  }
+  return out;
+}
+
+describe('native OCR children are owned by the main thread', { skip: nativeSkip() }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ocr-spawner-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a pool thread ended mid-page leaves no tesseract process, running or zombie; the pool reads the next page', async () => {
+    // A dense page: many lines of text, long enough to read that the abort lands mid-page.
+    const lines = Array.from({ length: 60 }, (_, i) => `<text x="60" y="${80 + i * 52}" font-family="sans-serif" font-size="34">Line ${i} of the quarterly harbour project invoice, payment due in thirty days</text>`).join('');
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1654" height="3300"><rect width="100%" height="100%" fill="white"/>${lines}</svg>`;
+    const big = path.join(dir, 'big.png');
+    await sharp(Buffer.from(svg)).flatten({ background: '#fff' }).png().withMetadata({ density: 200 }).toFile(big);
+    const small = path.join(dir, 'small.png');
+    await sharp(Buffer.from(svg.replace('height="3300"', 'height="300"'))).flatten({ background: '#fff' }).png().withMetadata({ density: 200 }).toFile(small);
+
+    const pool = new PoolExtractor({ threads: 1, ocrLangs: 'eng+jpn', recycleAfterPages: 100, maxWorkerMemoryMb: 200, ocrEngine: 'native', warmUp: false });
+    try {
+      assert.equal(pool.ocr.kind, 'native');
+      const ac = new AbortController();
+      const running = pool.extract({ path: big, name: 'big.png', size: 0, limits, ocrLangs: 'eng+jpn', wantThumbnail: false }, ac.signal);
+      // Wait until tesseract runs, then end the document (as a deadline or the governor would).
+      let seen: number[] = [];
+      for (let i = 0; i < 200 && seen.length === 0; i++) {
+        await sleep(50);
+        seen = pool.ocrChildPids();
+      }
+      assert.ok(seen.length === 1, 'tesseract ran as a child of the main thread');
+      ac.abort(new Error('ended by the test'));
+      await assert.rejects(running);
+      let left = children().filter((c) => c.name === 'tesseract');
+      for (let i = 0; i < 40 && left.length; i++) {
+        await sleep(100);
+        left = children().filter((c) => c.name === 'tesseract');
+      }
+      assert.deepEqual(left, [], 'no tesseract process left behind (running or zombie)');
+
+      const r = await pool.extract({ path: small, name: 'small.png', size: 0, limits, ocrLangs: 'eng+jpn', wantThumbnail: false });
+      assert.equal(r.status, 'ok', r.error);
+      assert.match(r.text, /harbour project/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
