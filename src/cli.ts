@@ -90,6 +90,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
+    // A setting only a command checks (SERVE_TOKEN for `serve` beyond loopback) stops it like loadConfig does.
+    if (err instanceof ConfigError) {
+      console.error(`filesearch-worker: bad configuration: ${err.message}`);
+      process.exitCode = EXIT_CONFIG;
+      return;
+    }
     console.error(`filesearch-worker: ${errorMessage(err)}`);
     process.exitCode = 1;
   },

@@ -81,3 +81,21 @@ test('search and dump read the SQLite file INDEX_URL names', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('serve refuses to listen beyond loopback without a token, and a weak token, as bad configuration', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fsw-serve-cfg-'));
+  try {
+    const index = new SqliteIndex(join(dir, 'index.db'));
+    await index.init();
+    await index.close();
+    const env = { INDEX_URL: `sqlite:${join(dir, 'index.db')}`, SERVE_PORT: '0' };
+    const open = await cli(['serve'], { ...env, SERVE_HOST: '0.0.0.0' });
+    assert.equal(open.code, 78, open.err);
+    assert.match(open.err, /bad configuration: SERVE_TOKEN: must be set when SERVE_HOST is not a loopback address/);
+    const weak = await cli(['serve'], { ...env, SERVE_HOST: '0.0.0.0', SERVE_TOKEN: 'short' });
+    assert.equal(weak.code, 78);
+    assert.match(weak.err, /SERVE_TOKEN: must be at least 16 characters/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
