@@ -5,6 +5,7 @@
 //   search <words…> [filters]           search the index (SQLite or OpenSearch)
 //   dump [--db FILE]                    every indexed document, one JSON object a line
 //   serve [--db FILE]                   the search page and API on 127.0.0.1
+//   reindex [--settle-seconds N]        rebuild the OpenSearch index behind the INDEX_URL alias
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
@@ -15,6 +16,7 @@ import { SEARCH_USAGE, runSearchCommand } from './commands/search.ts';
 import { runServeCommand } from './commands/serve.ts';
 import { runDumpCommand } from './commands/dump.ts';
 import { localDbPath, openSearchBackend } from './wiring.ts';
+import { runReindexCommand } from './commands/reindex.ts';
 
 const USAGE = `usage: filesearch-worker <command>
 
@@ -25,6 +27,8 @@ const USAGE = `usage: filesearch-worker <command>
                                          search the index INDEX_URL names (or --db FILE)
   dump [--db FILE]                       print every indexed document as JSON lines
   serve [--db FILE]                      the search page and its API (SERVE_HOST, SERVE_PORT, SERVE_TOKEN)
+  reindex [--settle-seconds N]           build the next version of the OpenSearch index behind the
+                                         INDEX_URL alias and move the alias to it (workers keep running)
 
 Configuration is read from the environment; see README.md.`;
 
@@ -78,6 +82,15 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { db: { type: 'string' } } });
       return runServeCommand(config, logger, { db: values.db });
+    }
+    case 'reindex': {
+      const { values } = parseArgs({ args: rest, options: { 'settle-seconds': { type: 'string' } } });
+      const settleSeconds = values['settle-seconds'] === undefined ? 10 : Number(values['settle-seconds']);
+      if (!Number.isInteger(settleSeconds) || settleSeconds < 0 || settleSeconds > 3600) {
+        console.error(`reindex: --settle-seconds must be 0..3600, got ${values['settle-seconds']}`);
+        return 2;
+      }
+      return runReindexCommand(config, logger, { settleSeconds });
     }
     default:
       console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

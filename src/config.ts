@@ -3,7 +3,7 @@
 // what is allowed. The rest of the code receives a typed Config of parsed values (no URL is parsed
 // twice) and holds no defaults of its own.
 import os from 'node:os';
-import { ConfigError } from './errors.ts';
+import { ConfigError, redactUrl } from './errors.ts';
 
 /** Pool threads per EC2/ECS instance type: one OCR thread per vCPU. */
 export const INSTANCE_PRESETS: Readonly<Record<string, number>> = {
@@ -14,10 +14,13 @@ export const INSTANCE_PRESETS: Readonly<Record<string, number>> = {
   'm7g.large': 2, 'm7g.xlarge': 4, 'm7g.2xlarge': 8,
 };
 
-/** Where documents are indexed (INDEX_URL). Credentials in an OpenSearch URL are split out into `auth`. */
+/**
+ * Where documents are indexed (INDEX_URL). Credentials in an OpenSearch URL are split out into `auth`
+ * (basic); loadConfig then settles the auth with INDEX_AUTH (SigV4 for AWS hosts by default).
+ */
 export type IndexTarget =
   | { kind: 'sqlite'; path: string }
-  | { kind: 'opensearch'; node: string; index: string; auth?: { username: string; password: string } };
+  | { kind: 'opensearch'; node: string; index: string; auth: IndexAuth };
 
 /** Where thumbnails are written (THUMBNAIL_URL). */
 export type ThumbnailTarget = { kind: 's3'; bucket: string; prefix: string } | { kind: 'dir'; path: string };
@@ -49,6 +52,16 @@ export type Config = {
   };
   s3: { forcePathStyle: boolean };
   index: IndexTarget;
+  /** Intake circuit breaker: stop receiving while the index or S3 keeps failing. */
+  breaker: {
+    /** Consecutive dependency failures that open it. */
+    threshold: number;
+    /** First probe interval, s; doubles up to probeMaxSeconds. */
+    probeSeconds: number;
+    probeMaxSeconds: number;
+    /** Failed tasks held (leases kept invisible by the heartbeat) while open; more are released. */
+    holdMax: number;
+  };
   thumbnails: ThumbnailTarget | undefined;
   pool: {
     size: number;
@@ -119,6 +132,11 @@ export const DEFAULTS = {
   DELETE_RETRIES: 3,
   DELETE_RETRY_BASE_MS: 100,
   INDEX_URL: 'sqlite:./data/index.db',
+  INDEX_AUTH: 'auto',
+  BREAKER_THRESHOLD: 5,
+  BREAKER_PROBE_SECONDS: 5,
+  BREAKER_PROBE_MAX_SECONDS: 60,
+  BREAKER_HOLD_MAX: 200,
   S3_FORCE_PATH_STYLE: false,
   OCR_LANGS: 'eng+jpn',
   OCR_ENGINE: 'auto',
@@ -180,6 +198,46 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   return raw as T;
 }
 
+// How OpenSearch requests authenticate (INDEX_AUTH), settled from the URL and the environment:
+//   auto   sigv4 for *.amazonaws.com, basic when the URL has user info, else none.
+// The SigV4 service is `es` for OpenSearch Service domains and `aoss` for Serverless collections,
+// read from the host name unless INDEX_AWS_SERVICE says otherwise.
+export const INDEX_AUTH_MODES = ['auto', 'sigv4', 'basic', 'none'] as const;
+export type IndexAuthMode = (typeof INDEX_AUTH_MODES)[number];
+export type AwsSigningService = 'es' | 'aoss';
+
+export type IndexAuth =
+  | { kind: 'none' }
+  | { kind: 'basic'; username: string; password: string }
+  | { kind: 'sigv4'; region: string; service: AwsSigningService };
+
+const AWS_HOST = /\.amazonaws\.com$/i;
+/** search-x.eu-west-1.es.amazonaws.com, vpc-x.eu-west-1.es.amazonaws.com, id.us-east-1.aoss.amazonaws.com */
+const AWS_SERVICE_HOST = /\.([a-z]{2}(?:-[a-z]+)+-\d)\.(es|aoss)\.amazonaws\.com$/i;
+
+/**
+ * Decides how to authenticate to `target.node` (origin only); `target.auth` holds the user info that
+ * INDEX_URL carried, if any (basic).
+ */
+export function resolveIndexAuth(target: { node: string; auth: IndexAuth }, mode: IndexAuthMode, env: { region?: string; service?: string } = {}): IndexAuth {
+  const url = new URL(target.node);
+  const basic = target.auth.kind === 'basic' ? target.auth : undefined;
+  const fromHost = AWS_SERVICE_HOST.exec(url.hostname);
+  const effective = mode !== 'auto' ? mode : AWS_HOST.test(url.hostname) ? 'sigv4' : basic ? 'basic' : 'none';
+  const shown = basic ? `${url.protocol}//${basic.username}:***@${url.host}` : target.node;
+  if (effective === 'basic') {
+    if (!basic) throw new ConfigError('INDEX_AUTH', `basic needs user:password in INDEX_URL (https://user:password@host/index), got ${JSON.stringify(shown)}`);
+    return basic;
+  }
+  if (effective === 'none') return { kind: 'none' };
+  if (basic) throw new ConfigError('INDEX_URL', `must not carry user info when requests are signed with SigV4 (INDEX_AUTH=${mode}), got ${JSON.stringify(shown)}`);
+  const region = fromHost?.[1]?.toLowerCase() ?? env.region;
+  if (!region) throw new ConfigError('AWS_REGION', `is needed to sign OpenSearch requests: the host ${url.hostname} does not name a region`);
+  const service = env.service || fromHost?.[2]?.toLowerCase() || 'es';
+  if (service !== 'es' && service !== 'aoss') throw new ConfigError('INDEX_AWS_SERVICE', `must be es (OpenSearch Service) or aoss (Serverless), got ${JSON.stringify(service)}`);
+  return { kind: 'sigv4', region, service };
+}
+
 /** Parses INDEX_URL: sqlite:PATH or http(s)://[user:password@]host[:port]/index. */
 export function parseIndexUrl(raw: string): IndexTarget {
   if (raw.startsWith('sqlite:')) {
@@ -192,17 +250,17 @@ export function parseIndexUrl(raw: string): IndexTarget {
     try {
       u = new URL(raw);
     } catch {
-      throw new ConfigError('INDEX_URL', `is not a valid URL, got ${JSON.stringify(raw)}`);
+      throw new ConfigError('INDEX_URL', `is not a valid URL, got ${JSON.stringify(redactUrl(raw))}`);
     }
     const index = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
     if (!index || index.includes('/') || !/^[a-z0-9][a-z0-9._-]*$/.test(index)) {
-      throw new ConfigError('INDEX_URL', `must name one lowercase OpenSearch index as its path (http://host:9200/files), got ${JSON.stringify(raw)}`);
+      throw new ConfigError('INDEX_URL', `must name one lowercase OpenSearch index or alias as its path (http://host:9200/files), got ${JSON.stringify(redactUrl(raw))}`);
     }
     const node = `${u.protocol}//${u.host}`;
-    if (!u.username) return { kind: 'opensearch', node, index };
-    return { kind: 'opensearch', node, index, auth: { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } };
+    if (!u.username) return { kind: 'opensearch', node, index, auth: { kind: 'none' } };
+    return { kind: 'opensearch', node, index, auth: { kind: 'basic', username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } };
   }
-  throw new ConfigError('INDEX_URL', `must be sqlite:PATH or http(s)://host:port/index, got ${JSON.stringify(raw)}`);
+  throw new ConfigError('INDEX_URL', `must be sqlite:PATH or http(s)://host:port/index, got ${JSON.stringify(redactUrl(raw))}`);
 }
 
 /** Parses THUMBNAIL_URL: s3://bucket/prefix, file:PATH or a folder path. */
@@ -259,7 +317,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const ocrLangs = env.OCR_LANGS || DEFAULTS.OCR_LANGS;
   if (!OCR_LANG_RE.test(ocrLangs)) throw new ConfigError('OCR_LANGS', `must be tesseract codes joined by + (eng+jpn), got ${JSON.stringify(ocrLangs)}`);
-  const index = parseIndexUrl(env.INDEX_URL || DEFAULTS.INDEX_URL);
+  const parsedIndex = parseIndexUrl(env.INDEX_URL || DEFAULTS.INDEX_URL);
+  const indexAuthMode = oneOf(env, 'INDEX_AUTH', DEFAULTS.INDEX_AUTH, INDEX_AUTH_MODES);
+  const index: IndexTarget = parsedIndex.kind === 'opensearch'
+    ? { ...parsedIndex, auth: resolveIndexAuth(parsedIndex, indexAuthMode, { region: env.AWS_REGION || env.AWS_DEFAULT_REGION, service: env.INDEX_AWS_SERVICE || undefined }) }
+    : parsedIndex;
+  const probeSeconds = int(env, 'BREAKER_PROBE_SECONDS', DEFAULTS.BREAKER_PROBE_SECONDS, 1, 3600);
   const thumbnails = env.THUMBNAIL_URL ? parseThumbnailUrl(env.THUMBNAIL_URL) : undefined;
   const queueUrl = env.QUEUE_URL || undefined;
   if (queueUrl && !/^https?:\/\//.test(queueUrl)) throw new ConfigError('QUEUE_URL', `must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got ${JSON.stringify(queueUrl)}`);
@@ -285,6 +348,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     s3: { forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', DEFAULTS.S3_FORCE_PATH_STYLE) },
     index,
+    breaker: {
+      threshold: int(env, 'BREAKER_THRESHOLD', DEFAULTS.BREAKER_THRESHOLD, 1, 10_000),
+      probeSeconds,
+      probeMaxSeconds: int(env, 'BREAKER_PROBE_MAX_SECONDS', Math.max(probeSeconds, DEFAULTS.BREAKER_PROBE_MAX_SECONDS), probeSeconds, 3600),
+      holdMax: int(env, 'BREAKER_HOLD_MAX', DEFAULTS.BREAKER_HOLD_MAX, 0, 100_000),
+    },
     thumbnails,
     pool: {
       size: pool.size,

@@ -14,6 +14,7 @@ export type WorkerErrorCode =
   | 'REQUEST_REJECTED'
   | 'INDEX_REJECTED'
   | 'MALFORMED_MESSAGE'
+  | 'AUTH'
   | 'CONFIG'
   | 'BAD_QUERY';
 
@@ -78,6 +79,19 @@ export class MalformedMessageError extends WorkerError {
   }
 }
 
+/**
+ * A dependency refused our identity (HTTP 401/403). Not the message's fault, so it is retryable for
+ * the message (it must not be dropped or burn its receives); but retrying the same request at once
+ * cannot help, so the intake breaker holds work and probes until the permission is fixed.
+ */
+export class AuthError extends WorkerError {
+  readonly status: number;
+  constructor(status: number, message: string, options?: { cause?: unknown }) {
+    super('retryable', 'AUTH', message, options);
+    this.status = status;
+  }
+}
+
 /** A bad configuration value: names the variable, the value and what is allowed. */
 export class ConfigError extends WorkerError {
   readonly variable: string;
@@ -118,4 +132,16 @@ export function classifyDependencyError(err: unknown, what: string): WorkerError
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A URL fit for logs and errors: any password replaced by `***` (the user name stays: it says which identity). */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (!u.password) return raw;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return raw.replace(/\/\/([^/@:\s]*):[^/@\s]*@/, '//$1:***@');
+  }
 }

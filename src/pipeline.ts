@@ -11,7 +11,7 @@
 import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Channel } from './flow/channel.ts';
+import { Channel, ChannelClosedError } from './flow/channel.ts';
 import { RetryableError, errorMessage } from './errors.ts';
 import { Settler } from './flow/settle.ts';
 import { ByteBudget, runStage } from './flow/stage.ts';
@@ -85,6 +85,8 @@ export class Pipeline {
       task.reservedBytes = 0;
       return settle.finish(task, 'failed', new RetryableError(`internal: ${errorMessage(err)}`, { cause: err }));
     };
+    // Held tasks go back where they failed: to the index queue with their document, or to download again.
+    if (deps.breaker) deps.breaker.resume = (tasks) => void this.#requeue(tasks, settle);
     const download = runStage(queues.download, opts.downloadConcurrency, downloadHandler(ctx, budget, queues.extract, queues.index), onError).finally(() =>
       queues.extract.close(),
     );
@@ -103,9 +105,23 @@ export class Pipeline {
     this.#state = 'running';
   }
 
-  /** For /readyz: running, the pool warm, and the queue answering. Not ready while draining. */
+  async #requeue(tasks: Task[], settle: Settler): Promise<void> {
+    for (const task of tasks) {
+      try {
+        if (task.op) await this.queues.index.push(task);
+        else await this.queues.download.push(task);
+      } catch (err) {
+        if (!(err instanceof ChannelClosedError)) throw err;
+        await settle.finish(task, 'failed', new RetryableError('shutting down: a held task was not retried'));
+      }
+    }
+  }
+
+  /** For /readyz: running, the pool warm, the queue answering and intake not paused. Not ready while draining. */
   readiness(): { ready: boolean; reason?: string } {
     if (this.#state !== 'running') return { ready: false, reason: `pipeline is ${this.#state}` };
+    const breaker = this.deps.breaker?.readiness();
+    if (breaker?.open) return { ready: false, reason: breaker.reason ?? 'intake paused' };
     if (!this.deps.extractor.stats().warm) return { ready: false, reason: 'extract pool is warming up' };
     if (this.#health.receiveError) return { ready: false, reason: `queue not reachable: ${this.#health.receiveError}` };
     return { ready: true };
@@ -137,6 +153,9 @@ export class Pipeline {
     this.#state = 'draining';
     this.#receiveAbort.abort();
     const { deps, queues } = this;
+    // Held tasks will not be retried now: their messages go back with the usual backoff.
+    const held = deps.breaker?.stop() ?? [];
+    await Promise.all(held.map((t) => this.#settler?.finish(t, 'failed', new RetryableError('shutting down while intake was paused'))));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(resolve, deadlineMs, 'deadline'); });
     const drained = this.#done ? this.#done.then(() => 'drained' as const) : Promise.resolve('drained' as const);

@@ -184,6 +184,8 @@ export interface SearchIndex {
   readonly kind: string;
   /** Creates the index / schema if absent. */
   init(): Promise<void>;
+  /** Cheap proof the index answers and accepts our writes (no document changes); throws a classified error. */
+  checkWritable?(): Promise<void>;
   /** Applies ops; resolves with one result per op, in order. Throws only if nothing could be tried. */
   write(ops: IndexOp[], signal?: AbortSignal): Promise<IndexItemResult[]>;
   close(): Promise<void>;

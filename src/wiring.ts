@@ -15,6 +15,8 @@ import { DirThumbnailSink } from './adapters/dir-thumbnail-sink.ts';
 import { DirectorySource } from './adapters/directory-source.ts';
 import { FileBlobStore } from './adapters/file-blob-store.ts';
 import { createExtractor } from './pool/extract-pool.ts';
+import { IntakeBreaker } from './flow/intake-breaker.ts';
+import type { Task } from './flow/work.ts';
 
 /** Where jobs come from: the SQS queue of S3 events (production), or files and folders on this machine. */
 export type WorkerInput =
@@ -36,6 +38,8 @@ export type WorkerOverrides = {
   telemetry?: Telemetry;
   logger?: Logger;
   pipeline?: Partial<PipelineOptions>;
+  /** null: no intake breaker. Default: one from config.breaker for SQS input (a local run has no outage to wait out). */
+  breaker?: IntakeBreaker<Task> | null;
 };
 
 export type BuiltWorker = {
@@ -45,6 +49,8 @@ export type BuiltWorker = {
   index: SearchIndex;
   extractor: Extractor;
   thumbnails: ThumbnailSink | undefined;
+  /** Pauses intake while the index or S3 keeps failing (SQS input only). */
+  breaker: IntakeBreaker<Task> | undefined;
   telemetry: Telemetry;
   logger: Logger;
   options: PipelineOptions;
@@ -80,7 +86,8 @@ export async function buildWorker(config: Config, overrides: WorkerOverrides = {
       : (overrides.thumbnails ?? (await openThumbnails(config, input.kind === 'files' ? overrides.localThumbnailDir : undefined)));
   const extractor = overrides.extractor ?? createExtractor(config, telemetry, logger);
   const options = pipelineOptions(config, { wantThumbnails: thumbnails !== undefined, ...overrides.pipeline });
-  const pipeline = new Pipeline({ source, blobs, extractor, index, ...(thumbnails ? { thumbnails } : {}), telemetry, logger }, options);
+  const breaker = overrides.breaker === null ? undefined : (overrides.breaker ?? (input.kind === 'sqs' ? intakeBreaker(config, telemetry, logger) : undefined));
+  const pipeline = new Pipeline({ source, blobs, extractor, index, ...(thumbnails ? { thumbnails } : {}), ...(breaker ? { breaker } : {}), telemetry, logger }, options);
 
   const sourceToClose = source;
   let closed: Promise<void> | undefined;
@@ -91,7 +98,19 @@ export async function buildWorker(config: Config, overrides: WorkerOverrides = {
       await pipeline.cleanup();
       destroyAws();
     })());
-  return { pipeline, source, blobs, index, extractor, thumbnails, telemetry, logger, options, close };
+  return { pipeline, source, blobs, index, extractor, thumbnails, breaker, telemetry, logger, options, close };
+}
+
+/** The intake breaker of config.breaker, reporting its state changes as metrics. */
+export function intakeBreaker(config: Config, telemetry: Telemetry, logger: Logger): IntakeBreaker<Task> {
+  return new IntakeBreaker<Task>({
+    threshold: config.breaker.threshold,
+    probeMs: config.breaker.probeSeconds * 1000,
+    probeMaxMs: config.breaker.probeMaxSeconds * 1000,
+    holdMax: config.breaker.holdMax,
+    logger,
+    onChange: (dependency, open) => telemetry.intakeBreaker(dependency, open),
+  });
 }
 
 /** The AWS side: S3 objects, and (on demand, as it needs QUEUE_URL) the SQS source of S3 events. */
@@ -147,7 +166,7 @@ export async function openIndex(config: Config, telemetry: Telemetry = noTelemet
   const target = config.index;
   if (target.kind === 'sqlite') return new SqliteIndex(target.path);
   const { OpenSearchIndex } = await import('./adapters/opensearch-index.ts');
-  return new OpenSearchIndex({ node: target.node, index: target.index, ...(target.auth ? { auth: target.auth } : {}), telemetry, logger });
+  return new OpenSearchIndex({ node: target.node, index: target.index, auth: target.auth, telemetry, logger });
 }
 
 /** The read-only query side of the index INDEX_URL names, or of a --db SQLite file (search, dump, serve). */
@@ -158,7 +177,7 @@ export async function openSearchBackend(config: Config, dbOverride?: string): Pr
     return new SqliteSearch(target.path);
   }
   const { OpenSearchSearch } = await import('./adapters/opensearch-search.ts');
-  return new OpenSearchSearch({ node: target.node, index: target.index, ...(target.auth ? { auth: target.auth } : {}) });
+  return new OpenSearchSearch({ node: target.node, index: target.index, auth: target.auth });
 }
 
 /** Where `serve` finds thumbnails: THUMBNAIL_URL, else beside the SQLite file (none for OpenSearch). */

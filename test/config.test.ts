@@ -44,13 +44,17 @@ test('a bad value is reported with the variable, the value and what is allowed',
 
 test('INDEX_URL picks the adapter', () => {
   assert.deepEqual(parseIndexUrl('sqlite:/var/lib/fs/index.db'), { kind: 'sqlite', path: '/var/lib/fs/index.db' });
-  assert.deepEqual(parseIndexUrl('http://search.example:9200/files'), { kind: 'opensearch', node: 'http://search.example:9200', index: 'files' });
+  assert.deepEqual(parseIndexUrl('http://search.example:9200/files'), { kind: 'opensearch', node: 'http://search.example:9200', index: 'files', auth: { kind: 'none' } });
   // Credentials in the URL become basic auth; the node URL the client logs carries none.
   assert.deepEqual(parseIndexUrl('https://user:p%40ss@search.example:9200/files'), {
-    kind: 'opensearch', node: 'https://search.example:9200', index: 'files', auth: { username: 'user', password: 'p@ss' },
+    kind: 'opensearch', node: 'https://search.example:9200', index: 'files', auth: { kind: 'basic', username: 'user', password: 'p@ss' },
   });
   // Config holds the parsed value: nothing downstream parses INDEX_URL again.
-  assert.deepEqual(loadConfig({ INDEX_URL: 'http://os:9200/docs' }).index, { kind: 'opensearch', node: 'http://os:9200', index: 'docs' });
+  assert.deepEqual(loadConfig({ INDEX_URL: 'http://os:9200/docs' }).index, { kind: 'opensearch', node: 'http://os:9200', index: 'docs', auth: { kind: 'none' } });
+  // INDEX_AUTH=auto signs requests to AWS hosts with SigV4 (region and service from the host).
+  assert.deepEqual(loadConfig({ INDEX_URL: 'https://search-x.eu-west-1.es.amazonaws.com/files' }).index, {
+    kind: 'opensearch', node: 'https://search-x.eu-west-1.es.amazonaws.com', index: 'files', auth: { kind: 'sigv4', region: 'eu-west-1', service: 'es' },
+  });
   assert.deepEqual(loadConfig({ THUMBNAIL_URL: 's3://b/thumbs/' }).thumbnails, { kind: 's3', bucket: 'b', prefix: 'thumbs/' });
 });
 

@@ -122,7 +122,7 @@ describe('deploy/docker-compose.yml', () => {
   it('gives the worker a configuration the config module accepts, pointed at OpenSearch and fauxqs', () => {
     const env = composeWorkerEnv();
     const config = loadConfig(env);
-    assert.deepEqual(config.index, { kind: 'opensearch', node: 'http://opensearch:9200', index: 'files' });
+    assert.deepEqual(config.index, { kind: 'opensearch', node: 'http://opensearch:9200', index: 'files', auth: { kind: 'none' } });
     assert.match(env.AWS_ENDPOINT_URL, /^http:\/\/fauxqs:4566/);
     assert.equal(env.S3_FORCE_PATH_STYLE, 'true');
     const known = knownVariables();
@@ -231,7 +231,7 @@ describe('deploy/iam-policy.json', () => {
     assert.equal(es.length, 1);
     assert.deepEqual([...es[0].actions].sort(), ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut']);
     const index = (target as { index: string }).index;
-    for (const r of es[0].resources) assert.match(r, new RegExp(`^arn:aws:es:[a-z0-9-]+:\\d{12}:domain/[a-z0-9-]+/${index}(/\\*)?$`));
+    for (const r of es[0].resources) assert.match(r, new RegExp(`^arn:aws:es:[a-z0-9-]+:\\d{12}:domain/[a-z0-9-]+/${index}(/\\*|-v\\*)?$`));
   });
 });
 

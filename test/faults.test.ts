@@ -320,7 +320,7 @@ async function startOpenSearchWorker(requestTimeoutMs = 5_000) {
   let real!: OpenSearchIndex;
   const w = await startWorker((telemetry, logger) => (real = new OpenSearchIndex({ ...settings, telemetry, logger })));
   const double = os;
-  return { w, real, docs: () => double.docs.get('files') ?? new Map<string, unknown>() };
+  return { w, real, docs: () => double.readDocs('files') };
 }
 
 function assertInOpenSearch(docs: Map<string, unknown>, keys: string[]): void {

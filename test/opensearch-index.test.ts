@@ -46,7 +46,9 @@ type Ctx = { double: OpenSearchDouble; index: OpenSearchIndex; telemetry: Return
 async function setup(t: { after(fn: () => Promise<void>): void }, opts: Partial<OpenSearchIndexOptions> = {}): Promise<Ctx> {
   const double = await startOpenSearchDouble();
   const telemetry = recordingTelemetry();
-  const index = new OpenSearchIndex({ node: double.url, index: INDEX, telemetry, maxRetries: 3, backoffBaseMs: 2, backoffMaxMs: 10, requestTimeoutMs: 2_000, ...opts });
+  // aliases: false — these tests are about the bulk protocol on one concrete index (the alias
+  // lifecycle has its own tests in index-lifecycle.test.ts).
+  const index = new OpenSearchIndex({ node: double.url, index: INDEX, telemetry, maxRetries: 3, backoffBaseMs: 2, backoffMaxMs: 10, requestTimeoutMs: 2_000, aliases: false, ...opts });
   t.after(async () => {
     await index.close();
     await double.stop();
@@ -89,12 +91,12 @@ test('init creates the index once, with the explicit mapping, and tolerates it e
   assert.equal((meta.settings.index as { gc_deletes: string }).gc_deletes, '1h');
 
   // A second worker starting against the existing index: HEAD says it exists, no PUT.
-  const second = new OpenSearchIndex({ node: double.url, index: INDEX });
+  const second = new OpenSearchIndex({ node: double.url, index: INDEX, aliases: false });
   await second.init();
   await second.close();
   // A third that loses the race: HEAD says absent, PUT answers resource_already_exists_exception.
   double.faults.next(1, { status: 404 }, (r) => r.method === 'HEAD' && r.path === `/${INDEX}`);
-  const third = new OpenSearchIndex({ node: double.url, index: INDEX });
+  const third = new OpenSearchIndex({ node: double.url, index: INDEX, aliases: false });
   await third.init();
   await third.close();
   const puts = double.requests.filter((r) => r.method === 'PUT' && r.path === `/${INDEX}`);
@@ -106,7 +108,7 @@ test('init retries while the cluster answers 503', async (t) => {
   const double = await startOpenSearchDouble();
   t.after(() => double.stop());
   double.faults.next(2, { status: 503 }, (r) => r.method === 'HEAD');
-  const index = new OpenSearchIndex({ node: double.url, index: INDEX, backoffBaseMs: 1, backoffMaxMs: 5 });
+  const index = new OpenSearchIndex({ node: double.url, index: INDEX, backoffBaseMs: 1, backoffMaxMs: 5, aliases: false });
   await index.init();
   await index.close();
   assert.ok(double.indices.has(INDEX));
@@ -334,7 +336,7 @@ test('an unreachable cluster ends in RetryableError for every item', async () =>
   const double = await startOpenSearchDouble();
   const url = double.url;
   await double.stop();
-  const index = new OpenSearchIndex({ node: url, index: INDEX, maxRetries: 1, backoffBaseMs: 1, backoffMaxMs: 2 });
+  const index = new OpenSearchIndex({ node: url, index: INDEX, maxRetries: 1, backoffBaseMs: 1, backoffMaxMs: 2, aliases: false });
   const results = await index.write([upsert(doc('x.pdf')), remove('y.pdf')]);
   await index.close();
   for (const r of results) assertRetryable(r);

@@ -1,10 +1,13 @@
 // OpenSearchIndex against a real cluster: runs only when OPENSEARCH_URL is set (http://localhost:9200),
-// in a throwaway index that is deleted afterwards.
+// behind a throwaway alias (its versioned indices are deleted afterwards): alias creation on first
+// start, the bulk protocol, and one reindex that moves the alias.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
-import { OpenSearchIndex, TEXT_ANALYZER } from '../src/adapters/opensearch-index.ts';
+import { MAPPING_VERSION, OpenSearchIndex, TEXT_ANALYZER, indexDefinition } from '../src/adapters/opensearch-index.ts';
+import { reindexAlias } from '../src/adapters/opensearch-lifecycle.ts';
+import { createLogger } from '../src/telemetry/log.ts';
 import { documentId, sourceOf } from '../src/ids.ts';
 import type { IndexDocument } from '../src/types.ts';
 
@@ -44,15 +47,19 @@ before(async () => {
 after(async () => {
   if (!url) return;
   await index.close();
-  await client.indices.delete({ index: INDEX }, { ignore: [404] });
+  for (const v of [MAPPING_VERSION, MAPPING_VERSION + 1]) await client.indices.delete({ index: `${INDEX}-v${v}` }, { ignore: [404] });
   await client.close();
 });
 
-test('live: init creates the index with the ja_en analyzer and tolerates it existing', { skip }, async () => {
+test('live: init creates <alias>-v<N> behind the alias, with the ja_en analyzer, and tolerates it existing', { skip }, async () => {
   await index.init();
   await index.init();
+  const aliases = await client.indices.getAlias({ name: INDEX });
+  assert.deepEqual(Object.keys(aliases.body), [`${INDEX}-v${MAPPING_VERSION}`]);
   const mapping = await client.indices.getMapping({ index: INDEX });
-  const props = (mapping.body[INDEX]?.mappings?.properties ?? {}) as Record<string, { type?: string; analyzer?: string }>;
+  const body = mapping.body[`${INDEX}-v${MAPPING_VERSION}`]?.mappings as { properties?: unknown; _meta?: { mappingVersion?: number } } | undefined;
+  assert.equal(body?._meta?.mappingVersion, MAPPING_VERSION);
+  const props = (body?.properties ?? {}) as Record<string, { type?: string; analyzer?: string }>;
   assert.equal(props.text?.analyzer, TEXT_ANALYZER);
   assert.equal(props.bucket?.type, 'keyword');
   const analyzed = await client.indices.analyze({ index: INDEX, body: { analyzer: TEXT_ANALYZER, text: '新製品の価格 Budget' } });
@@ -93,4 +100,20 @@ test('live: a document the mapping cannot parse is rejected permanently, the res
   assert.deepEqual(g, { ok: true });
   assert.ok(b && !b.ok && b.error.kind === 'permanent', JSON.stringify(b));
   assert.equal((await source(good.key))?.text, 'fine');
+});
+
+test('live: reindex builds the next version and moves the alias; documents come along', { skip }, async () => {
+  const kept = doc('reindex/kept.pdf', { text: 'carried over', sequencer: '0055AED6DCD90281E5' });
+  assert.deepEqual(await index.write([{ kind: 'upsert', doc: kept }]), [{ ok: true }]);
+  const report = await reindexAlias(
+    { client: index.client, requestOptions: { maxRetries: 0, requestTimeout: 30_000 } },
+    { alias: INDEX, version: MAPPING_VERSION, definition: indexDefinition('1h'), logger: createLogger('silent'), settleMs: 500, pollMs: 200 },
+  );
+  assert.equal(report.to, `${INDEX}-v${MAPPING_VERSION + 1}`);
+  const aliases = await client.indices.getAlias({ name: INDEX });
+  assert.deepEqual(Object.keys(aliases.body), [report.to]);
+  assert.equal((await source(kept.key))?.text, 'carried over');
+  // Writes keep going to the alias, now the new index.
+  assert.deepEqual(await index.write([{ kind: 'upsert', doc: doc('reindex/after.pdf', { text: 'after' }) }]), [{ ok: true }]);
+  assert.equal((await source('reindex/after.pdf'))?.text, 'after');
 });

@@ -31,23 +31,37 @@
 // sequencer use internal versioning and last-write-wins; to keep that order within a batch, an
 // unversioned op that must be retried is dropped as stale when a later op of the batch for the same
 // id has already succeeded.
+//
+// Serverless (SigV4 service `aoss`) refuses external versioning and the index.gc_deletes setting, so
+// there ops go without versions and last arrival wins (docs/operations.md, "Serverless").
+// 401/403 end the ops at once with an AuthError: the same request cannot succeed on retry; the intake
+// breaker holds the work and probes (checkWritable) until the permission is fixed.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, type API } from '@opensearch-project/opensearch';
+import type { Client } from '@opensearch-project/opensearch';
 import { backoffMs } from '../flow/backoff.ts';
-import { ConfigError, IndexRejectedError, RetryableError, WorkerError, errorMessage } from '../errors.ts';
+import { AuthError, ConfigError, IndexRejectedError, RetryableError, WorkerError, errorMessage } from '../errors.ts';
 import { silentLogger, type Logger } from '../telemetry/log.ts';
 import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
+import { createOpenSearchClient, type AwsCredentials, type AwsCredentialsProvider } from './opensearch-client.ts';
+import type { IndexAuth } from '../config.ts';
+import { ensureAlias, type AliasState } from './opensearch-lifecycle.ts';
 import type { IndexItemResult, IndexOp, SearchIndex } from '../types.ts';
 
 export type OpenSearchIndexOptions = {
   /** http(s)://host:port of one node. Ignored when `client` is given. */
   node: string;
-  /** HTTP basic auth (from the user:password of INDEX_URL). */
-  auth?: { username: string; password: string };
   /** Index name: lowercase, as OpenSearch requires. */
   index: string;
-  /** A ready client (tests, AWS SigV4). Its own retries are overridden per request; close() leaves it open. */
+  /** A ready client (tests). Its own retries are overridden per request; close() leaves it open. */
   client?: Client;
+  /** How requests authenticate when the adapter builds its client (default: none). */
+  auth?: IndexAuth;
+  /** SigV4 credentials (default: the AWS SDK default chain). */
+  credentials?: AwsCredentials | AwsCredentialsProvider;
+  /** Serverless collection: no external versions, no gc_deletes (default: auth is SigV4 for `aoss`). */
+  serverless?: boolean;
+  /** `index` names an alias over `<index>-v<MAPPING_VERSION>` (default: true, except on Serverless). */
+  aliases?: boolean;
   telemetry?: Telemetry;
   logger?: Logger;
   /** Retry rounds after the first try. */
@@ -72,16 +86,22 @@ export const OPENSEARCH_INDEX_DEFAULTS = {
   gcDeletes: '1h',
 } as const;
 
+/** Version of the mapping below, kept in the index's mappings._meta; raise it when the mapping changes. */
+export const MAPPING_VERSION = 1;
+
+/** The document id the write check deletes: never a real document (ids are hex hashes). */
+export const WRITE_CHECK_ID = '_filesearch-write-check';
+
 /** Custom analyzer for mixed Japanese/English text, built from stock OpenSearch parts (no plugins). */
 export const TEXT_ANALYZER = 'ja_en';
 
 /** Settings and mappings the index is created with. */
-export function indexDefinition(gcDeletes: string): Record<string, unknown> {
+export function indexDefinition(gcDeletes: string | undefined): Record<string, unknown> {
   const text = { type: 'text', analyzer: TEXT_ANALYZER };
   const keyword = { type: 'keyword' };
   return {
     settings: {
-      index: { gc_deletes: gcDeletes },
+      ...(gcDeletes !== undefined ? { index: { gc_deletes: gcDeletes } } : {}),
       analysis: {
         analyzer: {
           // standard splits Latin words and emits CJK characters one by one; cjk_width folds
@@ -93,6 +113,7 @@ export function indexDefinition(gcDeletes: string): Record<string, unknown> {
       },
     },
     mappings: {
+      _meta: { mappingVersion: MAPPING_VERSION },
       // Unknown fields are kept in _source but not indexed, so a newer worker can add fields first.
       dynamic: false,
       properties: {
@@ -158,6 +179,8 @@ type Resolved = {
   requestTimeoutMs: number;
   maxBulkBytes: number;
   gcDeletes: string;
+  serverless: boolean;
+  aliases: boolean;
 };
 
 function resolveOptions(o: OpenSearchIndexOptions): Resolved {
@@ -173,7 +196,10 @@ function resolveOptions(o: OpenSearchIndexOptions): Resolved {
     requestTimeoutMs: o.requestTimeoutMs ?? d.requestTimeoutMs,
     maxBulkBytes: o.maxBulkBytes ?? d.maxBulkBytes,
     gcDeletes: o.gcDeletes ?? d.gcDeletes,
+    serverless: o.serverless ?? (o.auth?.kind === 'sigv4' && o.auth.service === 'aoss'),
+    aliases: true,
   };
+  r.aliases = o.aliases ?? !r.serverless;
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(r.index)) {
     throw new ConfigError('OpenSearchIndex.index', `must be a lowercase OpenSearch index name, got ${JSON.stringify(r.index)}`);
   }
@@ -215,6 +241,10 @@ function statusOf(err: unknown): number | undefined {
   return e?.statusCode ?? e?.meta?.statusCode ?? undefined;
 }
 
+function bodyOf(err: unknown): ClientError['body'] {
+  return (err as ClientError)?.body;
+}
+
 function errorTypeOf(err: unknown): string | undefined {
   const body = (err as ClientError)?.body;
   return typeof body?.error === 'object' ? body.error?.type : undefined;
@@ -225,7 +255,12 @@ function classifyRequestError(err: unknown, what: string): WorkerError {
   if (err instanceof WorkerError) return err;
   const status = statusOf(err);
   const msg = `${what}: ${errorMessage(err)}`;
-  if (status === undefined || status === 429 || status >= 500 || [401, 403, 404, 408].includes(status)) {
+  if (status === 401 || status === 403) {
+    const b = bodyOf(err);
+    const reason = typeof b?.error === 'object' ? b.error.reason : (b as { message?: string } | undefined)?.message;
+    return new AuthError(status, `${what}: OpenSearch refused our identity (${status}${reason ? `: ${reason}` : ''}); check the IAM policy / role mapping (docs/operations.md)`, { cause: err });
+  }
+  if (status === undefined || status === 429 || status >= 500 || [404, 408].includes(status)) {
     return new RetryableError(msg, { cause: err });
   }
   const body = (err as ClientError).body;
@@ -253,12 +288,23 @@ export class OpenSearchIndex implements SearchIndex {
   readonly #ownsClient: boolean;
   /** Lowered after a 413: the cluster's real request size limit, as far as we have learnt it. */
   #learnedMaxBytes = Infinity;
+  #alias: AliasState | undefined;
 
   constructor(options: OpenSearchIndexOptions) {
     this.#o = resolveOptions(options);
     this.index = this.#o.index;
     this.#ownsClient = !options.client;
-    this.#client = options.client ?? new Client({ node: this.#o.node, ...(options.auth ? { auth: options.auth } : {}), maxRetries: 0, requestTimeout: this.#o.requestTimeoutMs });
+    this.#client = options.client ?? createOpenSearchClient(this.#o.node, options.auth ?? { kind: 'none' }, { requestTimeoutMs: this.#o.requestTimeoutMs, ...(options.credentials ? { credentials: options.credentials } : {}) });
+  }
+
+  /** The client, for the lifecycle commands (reindex) that share this adapter's auth. */
+  get client(): Client {
+    return this.#client;
+  }
+
+  /** Where writes land once init() ran: the alias's write index (undefined before, or without aliases). */
+  get aliasState(): AliasState | undefined {
+    return this.#alias;
   }
 
   /** Per-request options: whatever client we were given, it must not retry on its own. */
@@ -266,14 +312,40 @@ export class OpenSearchIndex implements SearchIndex {
     return { maxRetries: 0, requestTimeout: this.#o.requestTimeoutMs };
   }
 
+  /**
+   * Cheap proof that the cluster answers and our identity may write to the index: a bulk delete of a
+   * document id that never exists (404 inside a 200 answer). Throws a classified error otherwise.
+   * Used at start (`run` exits 78 on AuthError) and as the intake breaker's probe.
+   */
+  async checkWritable(): Promise<void> {
+    const pending = this.#prepare({ kind: 'remove', id: WRITE_CHECK_ID }, 0);
+    let items: unknown;
+    try {
+      items = (await this.#bulk([pending])).items;
+    } catch (err) {
+      throw classifyRequestError(err, `OpenSearch write check on ${this.#o.index}`);
+    }
+    const item = Object.values((Array.isArray(items) ? (items[0] as Record<string, BulkItem>) : undefined) ?? {})[0];
+    const status = item?.status;
+    if (status !== undefined && ((status >= 200 && status < 300) || status === 404 || status === 409)) return;
+    const reason = `${status ?? 'no status'} ${item?.error?.type ?? ''} ${item?.error?.reason ?? ''}`.trim();
+    if (status === 401 || status === 403) throw new AuthError(status, `OpenSearch write check on ${this.#o.index}: refused (${reason})`);
+    throw new RetryableError(`OpenSearch write check on ${this.#o.index}: ${reason}`);
+  }
+
   async init(): Promise<void> {
     const { index, logger } = this.#o;
     for (let attempt = 0; ; attempt++) {
       try {
+        if (this.#o.aliases) {
+          const definition = indexDefinition(this.#o.serverless ? undefined : this.#o.gcDeletes);
+          this.#alias = await ensureAlias({ client: this.#client, requestOptions: this.#requestOptions }, index, MAPPING_VERSION, definition, logger);
+          return;
+        }
         const exists = await this.#client.indices.exists({ index }, this.#requestOptions);
         if (exists.body === true) return;
         try {
-          const body = indexDefinition(this.#o.gcDeletes) as API.Indices_Create_RequestBody;
+          const body = indexDefinition(this.#o.serverless ? undefined : this.#o.gcDeletes) as never;
           await this.#client.indices.create({ index, body }, this.#requestOptions);
           logger.info({ index }, 'created OpenSearch index');
         } catch (err) {
@@ -283,6 +355,7 @@ export class OpenSearchIndex implements SearchIndex {
         return;
       } catch (err) {
         const error = classifyRequestError(err, `creating OpenSearch index ${index}`);
+        if (error instanceof AuthError) throw error;
         if (!error.retryable || attempt >= this.#o.maxRetries) throw error;
         logger.warn({ index, attempt, err: error.message }, 'OpenSearch not ready; retrying');
         await sleep(this.#backoff(attempt));
@@ -324,8 +397,8 @@ export class OpenSearchIndex implements SearchIndex {
   #prepare(op: IndexOp, at: number): Pending {
     const id = op.kind === 'upsert' ? op.doc.id : op.id;
     const sequencer = op.kind === 'upsert' ? op.doc.sequencer : op.sequencer;
-    const version = sequencer === undefined ? undefined : sequencerVersion(sequencer);
-    if (sequencer !== undefined && version === undefined) {
+    const version = sequencer === undefined || this.#o.serverless ? undefined : sequencerVersion(sequencer);
+    if (sequencer !== undefined && version === undefined && !this.#o.serverless) {
       this.#o.logger.warn({ id, sequencer }, 'sequencer is not hex; writing without an external version');
     }
     // Written by hand: a 63-bit version does not survive a JS number, so it goes in as its digits.
@@ -377,7 +450,7 @@ export class OpenSearchIndex implements SearchIndex {
       const error = classifyRequestError(err, 'OpenSearch bulk');
       telemetry.bulkRequest(error.retryable ? 'retry' : 'failed');
       for (const p of chunk) {
-        if (error.retryable) {
+        if (error.retryable && !(error instanceof AuthError)) {
           p.lastError = error;
           retry.push(p);
         } else {
@@ -413,7 +486,7 @@ export class OpenSearchIndex implements SearchIndex {
 
   async #bulk(chunk: Pending[], signal?: AbortSignal): Promise<{ items?: unknown }> {
     // The client writes string entries as they are, one per line (Serializer.ndserialize).
-    const body = chunk.map((p) => p.ndjson) as unknown as API.Bulk_RequestBody;
+    const body = chunk.map((p) => p.ndjson) as never;
     const request = this.#client.bulk({ index: this.#o.index, body }, this.#requestOptions);
     const abort = () => request.abort();
     signal?.addEventListener('abort', abort, { once: true });

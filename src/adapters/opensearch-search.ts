@@ -3,7 +3,9 @@
 // appear as written, as in SQLite. A lone CJK character has no bigram of its own in the index: it is
 // a wildcard over the bigrams that contain it. Keyword filters go in post_filter so each facet can
 // be counted without its own filter; pages continue with search_after on [score,] date and id.
-import { Client } from '@opensearch-project/opensearch';
+import type { Client } from '@opensearch-project/opensearch';
+import type { IndexAuth } from '../config.ts';
+import { createOpenSearchClient } from './opensearch-client.ts';
 import { QueryError, RetryableError, errorMessage } from '../errors.ts';
 import type { IndexDocument } from '../types.ts';
 import {
@@ -74,8 +76,8 @@ type Hit = { _id: string; _score: number | null; _source: Json; sort?: unknown[]
 export type OpenSearchSearchOptions = {
   node?: string;
   index: string;
-  /** HTTP basic auth (from the user:password of INDEX_URL). */
-  auth?: { username: string; password: string };
+  /** How requests authenticate (config.index.auth: none, basic or SigV4). */
+  auth?: IndexAuth;
   client?: Client;
   requestTimeoutMs?: number;
 };
@@ -91,7 +93,7 @@ export class OpenSearchSearch implements SearchBackend {
     this.#index = o.index;
     this.#owns = !o.client;
     this.#timeout = o.requestTimeoutMs ?? 10_000;
-    this.#client = o.client ?? new Client({ node: o.node!, ...(o.auth ? { auth: o.auth } : {}), maxRetries: 1, requestTimeout: this.#timeout });
+    this.#client = o.client ?? createOpenSearchClient(o.node!, o.auth ?? { kind: 'none' }, { requestTimeoutMs: this.#timeout, maxRetries: 1 });
   }
 
   async #request<T>(what: string, call: () => Promise<{ body: unknown }>): Promise<T> {

@@ -8,6 +8,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { buildWorker } from '../wiring.ts';
 import { PrometheusTelemetry } from '../telemetry/metrics.ts';
 import { startOpsServer } from '../telemetry/ops-server.ts';
+import { errorMessage } from '../errors.ts';
 
 export async function runWorker(config: Config, logger: Logger): Promise<number> {
   if (!config.queue.url) {
@@ -17,6 +18,17 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
   const telemetry = new PrometheusTelemetry();
   const worker = await buildWorker(config, { telemetry, logger });
   const { pipeline, index } = worker;
+  // The index must answer and take our writes before we take a single message: a wrong role, policy
+  // or URL is a configuration error (exit 78, one clear line), not a reason to cycle messages to the DLQ.
+  try {
+    await index.init();
+    await index.checkWritable?.();
+  } catch (err) {
+    const where = config.index.kind === 'opensearch' ? `${config.index.node}/${config.index.index}` : config.index.path;
+    console.error(`filesearch-worker: the index at ${where} is not usable: ${errorMessage(err)}`);
+    await worker.close();
+    return 78;
+  }
   const ops = await startOpsServer({
     port: config.metricsPort,
     registry: telemetry.registry,
@@ -40,11 +52,6 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
     process.on('SIGINT', onSignal);
   });
 
-  try {
-    await index.init();
-  } catch (err) {
-    logger.error({ err: String(err) }, 'index is not reachable; will retry on first write');
-  }
   await pipeline.start();
   logger.info({ queueUrl: config.queue.url, index: index.kind, poolSize: config.pool.size, poolSizeFrom: config.pool.source }, 'worker started');
   await Promise.race([stopped, pipeline.done()]);

@@ -7,6 +7,8 @@ import type { Logger } from '../telemetry/log.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import type { BlobStore, Extractor, ExtractLimits, JobSource, SearchIndex, ThumbnailSink } from '../types.ts';
 import type { Settler } from '../flow/settle.ts';
+import type { IntakeBreaker } from '../flow/intake-breaker.ts';
+import type { Task } from '../flow/work.ts';
 
 /** The stage settings of Config (documented there), plus what a command decides. */
 export type PipelineOptions = Config['stages'] &
@@ -30,6 +32,8 @@ export type PipelineDeps = {
   thumbnails?: ThumbnailSink;
   telemetry: Telemetry;
   logger: Logger;
+  /** Pauses intake while the index or blob store keeps failing (optional: local runs go without). */
+  breaker?: IntakeBreaker<Task>;
 };
 
 export type StageContext = PipelineDeps & {

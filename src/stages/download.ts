@@ -2,7 +2,7 @@
 // A remove task only checks that no newer object has taken the key (a stale remove is dropped).
 // Gone or changed objects finish the task with nothing indexed; too-large objects are indexed by
 // name with status too_large, without their body.
-import { type WorkerError, TooLargeError, classifyDependencyError } from '../errors.ts';
+import { type WorkerError, RetryableError, TooLargeError, classifyDependencyError } from '../errors.ts';
 import type { Channel } from '../flow/channel.ts';
 import type { ByteBudget } from '../flow/stage.ts';
 import type { Task } from '../flow/work.ts';
@@ -13,9 +13,24 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
   return async (task: Task): Promise<void> => {
     const t0 = process.hrtime.bigint();
     const ref = task.spec.ref;
+    const breaker = ctx.breaker;
+    // Intake is paused for the blob store: hold the task instead of calling it (the breaker probes).
+    if (breaker?.blocks('blobs')) {
+      if (breaker.hold(task)) return;
+      await ctx.settle.finish(task, 'failed', new RetryableError(`download ${ref.key} not attempted: ${breaker.readiness().reason ?? 'intake paused'}`));
+      return;
+    }
+    /** A retryable failure of the blob store: counts toward the breaker, and the task may be held. */
+    const blobsFailed = (e: WorkerError): boolean => {
+      if (!breaker || !e.retryable) return false;
+      breaker.failure('blobs', e, () => ctx.blobs.exists(ref));
+      return breaker.hold(task);
+    };
     if (task.spec.action === 'remove') {
       try {
-        if (await ctx.blobs.exists(ref)) {
+        const exists = await ctx.blobs.exists(ref);
+        breaker?.success('blobs');
+        if (exists) {
           // A newer upload overtook this delete event: its own event (re)indexes the key.
           ctx.telemetry.stageItem('download', 'skipped', seconds(t0));
           await ctx.settle.finish(task, 'skipped');
@@ -23,7 +38,9 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
         }
       } catch (err) {
         ctx.telemetry.stageItem('download', 'retry', seconds(t0));
-        await ctx.settle.finish(task, 'failed', classifyDependencyError(err, `check ${ref.key}`));
+        const e = classifyDependencyError(err, `check ${ref.key}`);
+        if (blobsFailed(e)) return;
+        await ctx.settle.finish(task, 'failed', e);
         return;
       }
       task.op = { kind: 'remove', id: task.id, ...(ref.sequencer ? { sequencer: ref.sequencer } : {}) };
@@ -48,6 +65,7 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
       task.reservedBytes = 0;
       const e: WorkerError = classifyDependencyError(err, `download ${ref.key}`);
       task.msg.ms.download += seconds(t0) * 1000;
+      if (!e.retryable) breaker?.success('blobs'); // it answered: the object is the problem, not the store
       if (e instanceof TooLargeError) {
         task.doc = metadataDocument(task, { size: e.size, status: 'too_large', error: e.message });
         task.op = { kind: 'upsert', doc: task.doc };
@@ -60,10 +78,12 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
         await ctx.settle.finish(task, 'skipped');
       } else {
         ctx.telemetry.stageItem('download', e.retryable ? 'retry' : 'failed', seconds(t0));
+        if (blobsFailed(e)) return;
         await ctx.settle.finish(task, 'failed', e);
       }
       return;
     }
+    breaker?.success('blobs');
     task.reservedBytes = budget.resize(task.reservedBytes, task.file.size);
     task.msg.ms.download += seconds(t0) * 1000;
     ctx.telemetry.stageItem('download', 'ok', seconds(t0));

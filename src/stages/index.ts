@@ -3,6 +3,7 @@
 import { writeBatches } from '../flow/batch.ts';
 import type { Channel } from '../flow/channel.ts';
 import { RetryableError, errorMessage } from '../errors.ts';
+import type { IntakeBreaker } from '../flow/intake-breaker.ts';
 import type { IndexItemResult } from '../types.ts';
 import type { Task } from '../flow/work.ts';
 import { type StageContext, seconds } from './context.ts';
@@ -20,12 +21,20 @@ export async function runIndex(ctx: StageContext, input: Channel<Task>): Promise
 
 async function writeBatch(ctx: StageContext, batch: Task[]): Promise<void> {
   const t0 = process.hrtime.bigint();
+  const breaker = ctx.breaker;
   let results: IndexItemResult[];
-  try {
-    results = await ctx.index.write(batch.map((t) => t.op!));
-  } catch (err) {
-    const e = new RetryableError(`index write: ${errorMessage(err)}`, { cause: err });
+  if (breaker?.blocks('index')) {
+    // Intake is paused for the index: hold the batch instead of sending it (the breaker probes).
+    const e = new RetryableError(`index write not attempted: ${breaker.readiness().reason ?? 'intake paused'}`);
     results = batch.map(() => ({ ok: false, error: e }));
+  } else {
+    try {
+      results = await ctx.index.write(batch.map((t) => t.op!));
+    } catch (err) {
+      const e = new RetryableError(`index write: ${errorMessage(err)}`, { cause: err });
+      results = batch.map(() => ({ ok: false, error: e }));
+    }
+    if (breaker) reportToBreaker(ctx, breaker, results);
   }
   const per = seconds(t0) / batch.length;
   for (let i = 0; i < batch.length; i++) {
@@ -37,9 +46,20 @@ async function writeBatch(ctx: StageContext, batch: Task[]): Promise<void> {
       if (task.doc && !r.stale) ctx.telemetry.documentStatus(task.doc.status);
       await ctx.settle.finish(task, r.stale ? 'skipped' : 'ok');
     } else {
+      if (r.error.retryable && breaker?.hold(task)) {
+        ctx.telemetry.stageItem('index', 'retry', per);
+        continue;
+      }
       ctx.telemetry.stageItem('index', r.error.retryable ? 'retry' : 'failed', per);
       ctx.logger.warn({ messageId: task.msg.lease.id, id: task.id, error: r.error.message }, 'index write failed');
       await ctx.settle.finish(task, 'failed', r.error);
     }
   }
+}
+
+/** One write is one call to the index: it failed when nothing in it succeeded and something was retryable. */
+function reportToBreaker(ctx: StageContext, breaker: IntakeBreaker<Task>, results: IndexItemResult[]): void {
+  if (results.some((r) => r.ok)) return breaker.success('index');
+  const failure = results.find((r) => !r.ok && r.error.retryable);
+  if (failure && !failure.ok) breaker.failure('index', failure.error, () => ctx.index.checkWritable?.() ?? ctx.index.init());
 }

@@ -15,6 +15,9 @@ export async function runReceive(ctx: StageContext, out: Channel<Task>, signal: 
 async function poll(ctx: StageContext, out: Channel<Task>, signal: AbortSignal): Promise<void> {
   let failures = 0;
   while (!signal.aborted) {
+    // Nothing is received while a dependency is down: messages keep their receive counts.
+    await ctx.breaker?.whenClosed(signal);
+    if (signal.aborted) return;
     await out.waitForSpace();
     if (signal.aborted || out.closed) return;
     if (ctx.source.exhausted?.()) return;

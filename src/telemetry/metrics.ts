@@ -65,6 +65,8 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #documents: Record<DocStatus, Inc>;
   readonly #bulk: Record<BulkOutcome, Inc>;
   readonly #itemRetries: Counter;
+  readonly #breakerOpen: Gauge;
+  readonly #breakerChanges: Counter;
 
   readonly #queues = new Map<string, QueueSource>();
   #leases: (() => { count: number; oldestAgeSeconds: number }) | undefined;
@@ -85,6 +87,23 @@ export class PrometheusTelemetry implements Telemetry {
         return c.labels(labels);
       });
     };
+
+    this.#breakerOpen = new Gauge({
+      name: 'filesearch_intake_breaker_open',
+      help: 'Intake paused because this dependency keeps failing (1) or not (0).',
+      labelNames: ['dependency'],
+      registers,
+    });
+    this.#breakerChanges = new Counter({
+      name: 'filesearch_intake_breaker_transitions_total',
+      help: 'Times the intake breaker opened or closed, by dependency and new state.',
+      labelNames: ['dependency', 'state'],
+      registers,
+    });
+    for (const dependency of ['index', 'blobs']) {
+      this.#breakerOpen.set({ dependency }, 0);
+      for (const state of ['open', 'closed']) this.#breakerChanges.inc({ dependency, state }, 0);
+    }
 
     const items = new Counter({
       name: 'filesearch_stage_items_total',
@@ -276,5 +295,10 @@ export class PrometheusTelemetry implements Telemetry {
 
   indexItemRetries(n: number): void {
     this.#itemRetries.inc(n);
+  }
+
+  intakeBreaker(dependency: 'index' | 'blobs', open: boolean): void {
+    this.#breakerOpen.set({ dependency }, open ? 1 : 0);
+    this.#breakerChanges.inc({ dependency, state: open ? 'open' : 'closed' });
   }
 }

@@ -32,6 +32,8 @@ export interface Telemetry {
   documentStatus(status: DocStatus): void;
   bulkRequest(outcome: 'ok' | 'partial' | 'retry' | 'failed'): void;
   indexItemRetries(n: number): void;
+  /** The intake breaker opened or closed because of this dependency. */
+  intakeBreaker(dependency: 'index' | 'blobs', open: boolean): void;
 }
 
 /** Telemetry that records nothing: the default for tests and the CLI. */
@@ -39,7 +41,7 @@ export const noTelemetry: Telemetry = {
   stageItem() {}, watchQueue() {}, watchLeases() {}, watchPool() {}, poolTask() {}, emptyReceive() {},
   messagesReceived() {}, heartbeatExtended() {}, heartbeatFailed() {}, messagesDeleted() {}, deleteFailed() {},
   messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, ocrEngine() {}, documentStatus() {}, bulkRequest() {},
-  indexItemRetries() {},
+  indexItemRetries() {}, intakeBreaker() {},
 };
 
 /**

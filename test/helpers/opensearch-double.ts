@@ -6,10 +6,16 @@
 // highlight), _refresh and the GET / banner. Tests program
 // faults: the next n requests answering 429/503/413/…, hanging (timeouts) or resetting the
 // connection, single items answering 429 / 400 mapper_parsing_exception / 500, and a body size limit.
-// Only node:http.
+// Aliases (create-with-alias, _aliases add/remove with is_write_index and a match_none filter, writes
+// resolved to the write index, reads to the unfiltered indices), _reindex as a task that copies a
+// snapshot in small steps (so writes interleave, as on a real cluster) with internal or external
+// versions, and _tasks. With `sigv4` set, every request must carry a valid AWS SigV4 signature,
+// checked by recomputing it with the AWS SDK's signer (helpers/sigv4-verify.ts).
+// Only node:http (and @smithy/signature-v4 for the signature check).
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { sigv4Problem, type SigV4Expectation } from './sigv4-verify.ts';
 
 export type StoredDoc = { source: Record<string, unknown>; version: bigint; seqNo: number };
 
@@ -85,9 +91,25 @@ function isBulkPath(req: { path: string }): boolean {
   return /(^|\/)_bulk$/.test(req.path);
 }
 
+/** One index behind an alias. A match_none filter hides it from reads (writes still resolve to it). */
+export type AliasEntry = { isWriteIndex?: boolean; filter?: Record<string, unknown> };
+
+export type ReindexTask = { id: string; completed: boolean; total: number; created: number; updated: number; versionConflicts: number };
+
 export type OpenSearchDouble = {
   url: string;
   port: number;
+  /** alias -> index -> how the index is attached. */
+  aliases: Map<string, Map<string, AliasEntry>>;
+  tasks: Map<string, ReindexTask>;
+  /** Requests refused for a missing or bad SigV4 signature (with `sigv4` set). */
+  signatureFailures: Array<{ path: string; problem: string }>;
+  /** The index a name resolves to for a write (an index, or an alias's write index). */
+  writeIndexOf(name: string): string | undefined;
+  /** Live documents readable through a name (an index, or an alias's unfiltered indices). */
+  readDocs(name: string): Map<string, StoredDoc>;
+  /** The credentials AWS accepts from now on (a rotation). */
+  setSigV4Credentials(credentials: SigV4Expectation['credentials']): void;
   /** indexName -> _id -> live document (deleted ones are gone; their tombstones are in `tombstones`). */
   docs: Map<string, Map<string, StoredDoc>>;
   /** indexName -> _id -> version of the delete (OpenSearch keeps these for index.gc_deletes). */
@@ -100,7 +122,16 @@ export type OpenSearchDouble = {
   stop(): Promise<void>;
 };
 
-export type OpenSearchDoubleOptions = { port?: number; maxBodyBytes?: number; version?: string };
+export type OpenSearchDoubleOptions = {
+  port?: number;
+  maxBodyBytes?: number;
+  version?: string;
+  /** Require SigV4 signatures for these credentials, region and service. */
+  sigv4?: SigV4Expectation;
+  /** _reindex copies this many documents per step, one step every reindexStepMs. */
+  reindexBatch?: number;
+  reindexStepMs?: number;
+};
 
 type Json = Record<string, unknown>;
 
@@ -394,6 +425,124 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
   const hung = new Set<http.ServerResponse>();
   const seqNos = new Map<string, number>();
   const versionNumber = opts.version ?? '3.0.0';
+  const aliases = new Map<string, Map<string, AliasEntry>>();
+  const tasks = new Map<string, ReindexTask>();
+  const signatureFailures: Array<{ path: string; problem: string }> = [];
+  let taskSeq = 0;
+
+  const isMatchNone = (f: Record<string, unknown> | undefined) => f !== undefined && Object.keys(f).length === 1 && 'match_none' in f;
+
+  function writeIndexOf(name: string): string | undefined {
+    if (indices.has(name)) return name;
+    const entries = aliases.get(name);
+    if (!entries || entries.size === 0) return undefined;
+    if (entries.size === 1) return [...entries.keys()][0];
+    return [...entries].find(([, e]) => e.isWriteIndex)?.[0];
+  }
+
+  function readIndicesOf(name: string): string[] {
+    if (indices.has(name)) return [name];
+    return [...(aliases.get(name) ?? [])].filter(([, e]) => !isMatchNone(e.filter)).map(([i]) => i);
+  }
+
+  function readDocs(name: string): Map<string, StoredDoc> {
+    const out = new Map<string, StoredDoc>();
+    for (const i of readIndicesOf(name)) for (const [id, d] of docs.get(i) ?? []) out.set(id, d);
+    return out;
+  }
+
+  function attachAlias(alias: string, index: string, spec: Json): void {
+    if (!aliases.has(alias)) aliases.set(alias, new Map());
+    const entry: AliasEntry = {};
+    if (spec.is_write_index !== undefined) entry.isWriteIndex = spec.is_write_index === true;
+    if (spec.filter !== undefined) entry.filter = spec.filter as Json;
+    aliases.get(alias)!.set(index, entry);
+  }
+
+  function aliasesOf(index: string): Json {
+    const out: Json = {};
+    for (const [alias, entries] of aliases) {
+      const e = entries.get(index);
+      if (e) out[alias] = { ...(e.isWriteIndex !== undefined ? { is_write_index: e.isWriteIndex } : {}), ...(e.filter ? { filter: e.filter } : {}) };
+    }
+    return out;
+  }
+
+  function updateAliases(body: Json): [number, Json] {
+    const actions = (body.actions as Json[] | undefined) ?? [];
+    // Validated as a whole first: _aliases is atomic.
+    for (const a of actions) {
+      const [kind] = Object.keys(a);
+      const spec = (a[kind!] ?? {}) as Json;
+      if (!['add', 'remove'].includes(kind!)) return [400, errorBody(400, 'illegal_argument_exception', `unsupported alias action [${kind}]`)];
+      if (!indices.has(String(spec.index))) return indexNotFound(String(spec.index));
+      if (kind === 'add' && spec.filter !== undefined && !isMatchNone(spec.filter as Json)) return [400, errorBody(400, 'illegal_argument_exception', 'the double supports only match_none alias filters')];
+      if (kind === 'remove' && !aliases.get(String(spec.alias))?.has(String(spec.index))) {
+        return [404, errorBody(404, 'aliases_not_found_exception', `aliases [${spec.alias}] missing`)];
+      }
+    }
+    for (const a of actions) {
+      const [kind] = Object.keys(a);
+      const spec = a[kind!] as Json;
+      if (kind === 'add') attachAlias(String(spec.alias), String(spec.index), spec);
+      else {
+        aliases.get(String(spec.alias))!.delete(String(spec.index));
+        if (aliases.get(String(spec.alias))!.size === 0) aliases.delete(String(spec.alias));
+      }
+    }
+    return [200, { acknowledged: true }];
+  }
+
+  /** _reindex: a snapshot of the source, copied a few documents at a time. */
+  function startReindex(body: Json, waitForCompletion: boolean): [number, Json] {
+    const source = (body.source ?? {}) as Json;
+    const dest = (body.dest ?? {}) as Json;
+    const from = readIndicesOf(String(source.index));
+    const to = writeIndexOf(String(dest.index));
+    if (from.length === 0) return indexNotFound(String(source.index));
+    if (!to) return indexNotFound(String(dest.index));
+    const external = dest.version_type === 'external';
+    const range = ((source.query as Json | undefined)?.range ?? undefined) as Record<string, { gte?: string }> | undefined;
+    const [rangeField] = range ? Object.keys(range) : [];
+    if (source.query !== undefined && !rangeField) return [400, errorBody(400, 'parsing_exception', 'the double supports only a range query in _reindex')];
+    const gte = rangeField ? Date.parse(String(range![rangeField]!.gte)) : undefined;
+    const snapshot = from.flatMap((i) => [...docs.get(i)!].map(([id, d]) => ({ id, d: { ...d, source: structuredClone(d.source) } })))
+      .filter(({ d }) => gte === undefined || Date.parse(String(d.source[rangeField!])) >= gte);
+    const task: ReindexTask = { id: `double:${++taskSeq}`, completed: false, total: snapshot.length, created: 0, updated: 0, versionConflicts: 0 };
+    tasks.set(task.id, task);
+    const copyOne = ({ id, d }: (typeof snapshot)[number]) => {
+      const live = docs.get(to);
+      const dead = tombstones.get(to);
+      if (!live || !dead) return;
+      const current = live.get(id);
+      const currentVersion = current?.version ?? dead.get(id);
+      if (external && currentVersion !== undefined && currentVersion >= d.version) {
+        task.versionConflicts++;
+        return;
+      }
+      live.set(id, { source: d.source, version: external ? d.version : (current?.version ?? 0n) + 1n, seqNo: nextSeqNo(to) });
+      dead.delete(id);
+      if (current) task.updated++;
+      else task.created++;
+    };
+    const batch = opts.reindexBatch ?? 5;
+    const step = () => {
+      for (const item of snapshot.splice(0, batch)) copyOne(item);
+      if (snapshot.length > 0) setTimeout(step, opts.reindexStepMs ?? 10);
+      else task.completed = true;
+    };
+    if (waitForCompletion) {
+      for (const item of snapshot.splice(0)) copyOne(item);
+      task.completed = true;
+      return [200, reindexResponse(task)];
+    }
+    setTimeout(step, opts.reindexStepMs ?? 10);
+    return [200, { task: task.id }];
+  }
+
+  function reindexResponse(t: ReindexTask): Json {
+    return { took: 1, timed_out: false, total: t.total, created: t.created, updated: t.updated, deleted: 0, batches: 1, version_conflicts: t.versionConflicts, noops: 0, failures: [] };
+  }
 
   function createIndex(name: string, body: Json = {}): void {
     indices.set(name, { uuid: randomUUID().replace(/-/g, '').slice(0, 22), settings: (body.settings as Json) ?? {}, mappings: body.mappings as Json | undefined });
@@ -496,7 +645,11 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
   }
 
   function applyAction(a: Action, pathIndex: string | undefined): Json {
-    const index = (a.meta._index as string | undefined) ?? pathIndex!;
+    const named = (a.meta._index as string | undefined) ?? pathIndex!;
+    const index = writeIndexOf(named) ?? named;
+    if (aliases.has(named) && !indices.has(named) && writeIndexOf(named) === undefined) {
+      return itemError(a.action, named, a.meta._id as string | undefined, 400, 'illegal_argument_exception', `no write index is defined for alias [${named}]. The write index may be explicitly disabled using is_write_index=false or the alias points to multiple indices without one being designated as a write index`);
+    }
     const vt = (a.meta.version_type as string | undefined) ?? 'internal';
     const external = vt !== 'internal';
     const provided = a.meta.version as bigint | undefined;
@@ -560,10 +713,10 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
     const size = Number((body.size as number | undefined) ?? query.get('size') ?? 10);
     const from = Number((body.from as number | undefined) ?? query.get('from') ?? 0);
     const q = (body.query as Json | undefined) ?? { match_all: {} };
-    const mappings = indices.get(index)?.mappings;
+    const mappings = indices.get(readIndicesOf(index)[0] ?? index)?.mappings;
     let scored: Array<{ id: string; d: StoredDoc; score: number }>;
     try {
-      scored = [...docs.get(index)!.entries()]
+      scored = [...readDocs(index).entries()]
         .map(([id, d]) => ({ id, d, score: evaluate(q, d.source, id, mappings) }))
         .filter((h) => h.score > 0);
     } catch (e) {
@@ -622,6 +775,25 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
         }];
       }
     }
+    if (parts[0] === '_aliases' && parts.length === 1 && method === 'POST') return updateAliases(jsonBody());
+    if (parts[0] === '_alias' && parts.length === 2 && (method === 'GET' || method === 'HEAD')) {
+      const entries = aliases.get(parts[1]!);
+      if (!entries) return [404, { error: `alias [${parts[1]}] missing`, status: 404 }];
+      return [200, Object.fromEntries([...entries.keys()].map((i) => [i, { aliases: { [parts[1]!]: (aliasesOf(i) as Json)[parts[1]!] } }]))];
+    }
+    if (parts.length === 3 && parts[1] === '_alias' && (method === 'GET' || method === 'HEAD')) {
+      const behind = indices.has(parts[0]!) ? [parts[0]!] : [...(aliases.get(parts[0]!)?.keys() ?? [])];
+      if (behind.length === 0) return indexNotFound(parts[0]!);
+      const withAlias = behind.filter((i) => aliases.get(parts[2]!)?.has(i));
+      if (withAlias.length === 0) return [404, { error: `alias [${parts[2]}] missing`, status: 404 }];
+      return [200, Object.fromEntries(withAlias.map((i) => [i, { aliases: { [parts[2]!]: (aliasesOf(i) as Json)[parts[2]!] } }]))];
+    }
+    if (parts[0] === '_reindex' && parts.length === 1 && method === 'POST') return startReindex(jsonBody(), query.get('wait_for_completion') !== 'false');
+    if (parts[0] === '_tasks' && parts.length === 2 && method === 'GET') {
+      const t = tasks.get(parts[1]!);
+      if (!t) return [404, errorBody(404, 'resource_not_found_exception', `task [${parts[1]}] isn't running and hasn't stored its results`)];
+      return [200, { completed: t.completed, task: { id: t.id, action: 'indices:data/write/reindex' }, ...(t.completed ? { response: reindexResponse(t) } : {}) }];
+    }
     const isBulk = parts[parts.length - 1] === '_bulk' && parts.length <= 2;
     if (isBulk && (method === 'POST' || method === 'PUT')) {
       if (!contentType || !/^application\/(x-ndjson|json|vnd\.opensearch\+(x-ndjson|json))/.test(contentType)) {
@@ -631,19 +803,22 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
     }
     const index = parts[0]!;
     if (parts.length === 1) {
-      if (method === 'HEAD') return [indices.has(index) ? 200 : 404, undefined];
+      if (method === 'HEAD') return [indices.has(index) || aliases.has(index) ? 200 : 404, undefined];
       if (method === 'PUT') {
         if (!INDEX_NAME.test(index)) return [400, errorBody(400, 'invalid_index_name_exception', `Invalid index name [${index}], must be lowercase`, { index })];
-        if (indices.has(index)) {
+        if (indices.has(index) || aliases.has(index)) {
           const meta = indices.get(index)!;
           return [400, errorBody(400, 'resource_already_exists_exception', `index [${index}/${meta.uuid}] already exists`, { index_uuid: meta.uuid, index })];
         }
-        createIndex(index, jsonBody());
+        const body = jsonBody();
+        createIndex(index, body);
+        for (const [alias, spec] of Object.entries((body.aliases ?? {}) as Record<string, Json>)) attachAlias(alias, index, spec);
         return [200, { acknowledged: true, shards_acknowledged: true, index }];
       }
       if (method === 'DELETE') {
         if (!indices.has(index)) return indexNotFound(index);
         indices.delete(index);
+        for (const [alias, entries] of aliases) if (entries.delete(index) && entries.size === 0) aliases.delete(alias);
         docs.delete(index);
         tombstones.delete(index);
         return [200, { acknowledged: true }];
@@ -651,17 +826,20 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
       if (method === 'GET') {
         const meta = indices.get(index);
         if (!meta) return indexNotFound(index);
-        return [200, { [index]: { aliases: {}, mappings: meta.mappings ?? {}, settings: { index: { ...meta.settings, uuid: meta.uuid } } } }];
+        return [200, { [index]: { aliases: aliasesOf(index), mappings: meta.mappings ?? {}, settings: { index: { ...meta.settings, uuid: meta.uuid } } } }];
       }
     }
-    if (!indices.has(index) && !index.startsWith('_')) return indexNotFound(index);
+    if (!indices.has(index) && !aliases.has(index) && !index.startsWith('_')) return indexNotFound(index);
     if (parts.length === 3 && parts[1] === '_doc' && (method === 'GET' || method === 'HEAD')) {
-      const d = docs.get(index)!.get(parts[2]!);
+      const d = readDocs(index).get(parts[2]!);
       if (!d) return [404, { _index: index, _id: parts[2], found: false }];
       return [200, { _index: index, _id: parts[2], _version: d.version, _seq_no: d.seqNo, _primary_term: 1, found: true, _source: d.source }];
     }
     if (parts.length === 2 && parts[1] === '_search' && (method === 'GET' || method === 'POST')) return search(index, jsonBody(), query);
-    if (parts.length === 2 && parts[1] === '_mapping' && method === 'GET') return [200, { [index]: { mappings: indices.get(index)!.mappings ?? {} } }];
+    if (parts.length === 2 && parts[1] === '_mapping' && method === 'GET') {
+      const names = indices.has(index) ? [index] : [...(aliases.get(index)?.keys() ?? [])];
+      return [200, Object.fromEntries(names.map((n) => [n, { mappings: indices.get(n)!.mappings ?? {} }]))];
+    }
     if (parts.length === 2 && parts[1] === '_analyze' && (method === 'GET' || method === 'POST')) {
       // The double has one analyzer, whatever is named: words, and CJK runs as bigrams.
       const text = jsonBody().text;
@@ -669,7 +847,7 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
       return [200, { tokens: list.map((token, position) => ({ token, start_offset: 0, end_offset: 0, type: CJK.test(token) ? 'double' : '<ALPHANUM>', position })) }];
     }
     if (parts.length === 2 && parts[1] === '_refresh' && (method === 'POST' || method === 'GET')) return [200, { _shards: { total: 2, successful: 1, failed: 0 } }];
-    if (parts.length === 2 && parts[1] === '_count' && (method === 'GET' || method === 'POST')) return [200, { count: docs.get(index)!.size, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } }];
+    if (parts.length === 2 && parts[1] === '_count' && (method === 'GET' || method === 'POST')) return [200, { count: readDocs(index).size, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } }];
     return [400, { error: `no handler found for uri [${path}] and method [${method}]` }];
   }
 
@@ -677,6 +855,7 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
     const defaults: Record<number, [string, string]> = {
       429: ['rejected_execution_exception', 'rejected execution of coordinating operation [coordinating_and_primary_bytes=104857600, replica_bytes=0, all_bytes=104857600, coordinating_operation_bytes=1024, max_coordinating_and_primary_bytes=104857600]'],
       503: ['cluster_block_exception', 'blocked by: [SERVICE_UNAVAILABLE/2/no cluster-manager];'],
+      403: ['security_exception', 'no permissions for [indices:data/write/bulk] and User [name=worker, backend_roles=[], requestedTenant=null]'],
       500: ['exception', 'injected internal failure'],
     };
     const [type, reason] = defaults[fault.status] ?? ['exception', `injected ${fault.status}`];
@@ -686,7 +865,7 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const method = req.method ?? 'GET';
@@ -700,6 +879,17 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
         res.writeHead(status, headers);
         res.end(text);
       };
+      if (opts.sigv4) {
+        const problem = await sigv4Problem({ method, url: req.url ?? '/', headers: req.headers, body }, opts.sigv4);
+        if (problem) {
+          // Amazon OpenSearch Service answers a bad signature before the cluster sees the request.
+          signatureFailures.push({ path: url.pathname, problem });
+          rec.status = 403;
+          const text = JSON.stringify({ message: problem });
+          res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+          return res.end(text);
+        }
+      }
       const fault = faults.takeRequestFault({ method, path: url.pathname });
       if (fault === 'hang') {
         hung.add(res);
@@ -740,6 +930,15 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
     docs,
     tombstones,
     indices,
+    aliases,
+    tasks,
+    signatureFailures,
+    writeIndexOf,
+    readDocs,
+    setSigV4Credentials(credentials) {
+      if (!opts.sigv4) throw new Error('the double was started without sigv4');
+      opts.sigv4 = { ...opts.sigv4, credentials };
+    },
     requests,
     faults,
     get hanging() {
