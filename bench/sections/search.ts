@@ -12,7 +12,15 @@ import type { BenchContext } from '../harness/context.ts';
 import { round } from '../harness/context.ts';
 import { prng } from '../../test/helpers/chaos.ts';
 
-export type SearchLatency = { queries: number; p50Ms: number; p95Ms: number; maxMs: number };
+export type SearchLatency = {
+  queries: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  /** CPU time of the bench process per query: what a query costs on an idle core, whatever else the machine runs. */
+  cpuP50Ms: number;
+  cpuP95Ms: number;
+};
 
 export type SearchBenchResult = {
   documents: number;
@@ -124,9 +132,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-function latency(ms: number[]): SearchLatency {
-  const s = [...ms].sort((a, b) => a - b);
-  return { queries: s.length, p50Ms: round(percentile(s, 50), 1), p95Ms: round(percentile(s, 95), 1), maxMs: round(s.at(-1) ?? 0, 1) };
+function latency(samples: Array<{ ms: number; cpuMs: number }>): SearchLatency {
+  const s = samples.map((x) => x.ms).sort((a, b) => a - b);
+  const c = samples.map((x) => x.cpuMs).sort((a, b) => a - b);
+  return {
+    queries: s.length, p50Ms: round(percentile(s, 50), 1), p95Ms: round(percentile(s, 95), 1), maxMs: round(s.at(-1) ?? 0, 1),
+    cpuP50Ms: round(percentile(c, 50), 1), cpuP95Ms: round(percentile(c, 95), 1),
+  };
 }
 
 export async function runSearchLatency(ctx: BenchContext): Promise<SearchBenchResult> {
@@ -151,20 +163,23 @@ export async function runSearchLatency(ctx: BenchContext): Promise<SearchBenchRe
   try {
     const cases = queries(queryCount, rand);
     for (const c of cases.slice(0, 20)) await search.search(buildQuery(c.input)); // warm the page cache
-    const byClass: Record<string, number[]> = {};
-    const all: number[] = [];
+    const byClass: Record<string, Array<{ ms: number; cpuMs: number }>> = {};
+    const all: Array<{ ms: number; cpuMs: number }> = [];
     for (const c of cases) {
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await search.search(buildQuery(c.input));
       const ms = performance.now() - t0;
-      all.push(ms);
-      (byClass[c.cls] ??= []).push(ms);
+      const cpu = process.cpuUsage(cpu0);
+      const sample = { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+      all.push(sample);
+      (byClass[c.cls] ??= []).push(sample);
     }
     const result: SearchBenchResult = {
       documents, textChars: Math.round(chars / documents), buildSeconds, indexMb: round(statSync(path).size / 2 ** 20, 1),
       overall: latency(all), byClass: Object.fromEntries(Object.entries(byClass).map(([k, v]) => [k, latency(v)])),
     };
-    ctx.progress(`search: p50 ${result.overall.p50Ms} ms, p95 ${result.overall.p95Ms} ms over ${all.length} queries`);
+    ctx.progress(`search: p50 ${result.overall.p50Ms} ms, p95 ${result.overall.p95Ms} ms (CPU ${result.overall.cpuP50Ms} / ${result.overall.cpuP95Ms} ms) over ${all.length} queries`);
     return result;
   } finally {
     await search.close();

@@ -110,7 +110,9 @@ export class SqliteSearch implements SearchBackend {
     }
     this.#owns = typeof source === 'string';
     this.#db = typeof source === 'string' ? new DatabaseSync(source, { readOnly: true }) : source;
-    if (this.#owns) this.#db.exec('PRAGMA busy_timeout = 5000;');
+    // Memory-mapped reads: a query over many matches looks up each row, and through the mapping such a
+    // lookup costs no read() call (file-backed pages: the kernel can drop them, they are not heap).
+    if (this.#owns) this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 1073741824;');
     this.#grams = this.#db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(GRAMS_TABLE) !== undefined;
   }
 
