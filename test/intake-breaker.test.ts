@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pipeline } from '../src/pipeline.ts';
-import { pipelineOptions } from '../src/wiring.ts';
+import { buildWorker } from '../src/wiring.ts';
 import { loadConfig } from '../src/config.ts';
 import { createAwsClients } from '../src/adapters/aws-clients.ts';
 import { SqsJobSource } from '../src/adapters/sqs-source.ts';
@@ -20,7 +19,6 @@ import { AuthError, RetryableError } from '../src/errors.ts';
 import { documentId } from '../src/ids.ts';
 import { createLogger } from '../src/telemetry/log.ts';
 import { PrometheusTelemetry } from '../src/telemetry/metrics.ts';
-import type { Task } from '../src/flow/work.ts';
 import { startSqsS3Fixture, type SqsS3Fixture } from './helpers/fauxqs.ts';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.ts';
 import { startOpenSearchDouble, type OpenSearchDouble } from './helpers/opensearch-double.ts';
@@ -51,8 +49,13 @@ afterEach(async () => {
 
 type LogLine = { level: number; msg: string; [k: string]: unknown };
 
-async function startWorker(o: { holdMax?: number } = {}) {
-  const config = loadConfig({ ...fx.env, QUEUE_WAIT_SECONDS: '1', TMPDIR: tmp, LOG_LEVEL: 'info' });
+async function startWorker(o: { holdMax?: number; noBreaker?: boolean } = {}) {
+  // The breaker comes from the production wiring (buildWorker, BREAKER_* settings); only the outside
+  // world is replaced: SQS/S3 through the fault proxy with a 2 s visibility, the double, a text extractor.
+  const config = loadConfig({
+    ...fx.env, QUEUE_WAIT_SECONDS: '1', TMPDIR: tmp, LOG_LEVEL: 'info',
+    BREAKER_THRESHOLD: '2', BREAKER_PROBE_SECONDS: '1', BREAKER_PROBE_MAX_SECONDS: '1', BREAKER_HOLD_MAX: String(o.holdMax ?? 100),
+  });
   const aws = createAwsClients(config, { endpoint: proxy.url, region: fx.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, {});
   const telemetry = new PrometheusTelemetry({ defaultMetrics: false });
   const logs: LogLine[] = [];
@@ -60,15 +63,17 @@ async function startWorker(o: { holdMax?: number } = {}) {
   const source = new SqsJobSource({ client: aws.sqs, queueUrl: fx.queueUrl, waitTimeSeconds: 1, visibilityTimeoutSeconds: VISIBILITY_S, heartbeatSeconds: 0.5, telemetry, logger });
   const index = new OpenSearchIndex({ node: double.url, index: 'files', maxRetries: 1, backoffBaseMs: 5, backoffMaxMs: 20, requestTimeoutMs: 1_000, telemetry, logger });
   await index.init();
-  const breaker = new IntakeBreaker<Task>({
-    threshold: 2, probeMs: 200, probeMaxMs: 600, holdMax: o.holdMax ?? 100, logger,
-    onChange: (dependency, open) => telemetry.intakeBreaker(dependency, open),
+  const worker = await buildWorker(config, {
+    source, blobs: new S3BlobStore({ client: aws.s3, telemetry }), index, extractor: new TextExtractor(), thumbnails: null, telemetry, logger,
+    ...(o.noBreaker ? { breaker: null } : {}),
+    pipeline: {
+      pollers: 2, receiveBatch: 5, queueCapacity: 4, downloadConcurrency: 2, extractConcurrency: 1, indexBatchSize: 5, indexConcurrency: 1,
+      indexFlushMs: 20, deleteFlushMs: 20, retryBaseSeconds: 1, retryMaxSeconds: 2, shutdownTimeoutMs: 5_000,
+    },
   });
-  const opts = pipelineOptions(config, {
-    pollers: 2, receiveBatch: 5, queueCapacity: 4, downloadConcurrency: 2, extractConcurrency: 1, indexBatchSize: 5, indexConcurrency: 1,
-    indexFlushMs: 20, deleteFlushMs: 20, retryBaseSeconds: 1, retryMaxSeconds: 2, shutdownTimeoutMs: 5_000, wantThumbnails: false, tmpDir: tmp,
-  });
-  const pipeline = new Pipeline({ source, blobs: new S3BlobStore({ client: aws.s3, telemetry }), extractor: new TextExtractor(), index, telemetry, logger, breaker }, opts);
+  const { pipeline } = worker;
+  const breaker = worker.breaker!;
+  assert.ok(o.noBreaker || breaker, 'buildWorker gives an SQS worker an intake breaker');
   await pipeline.start();
   // What /readyz said at each sample while the outage lasted.
   const readiness: string[] = [];
@@ -82,9 +87,7 @@ async function startWorker(o: { holdMax?: number } = {}) {
     async stop() {
       clearInterval(sampler);
       await pipeline.stop(5_000);
-      await source.close();
-      await index.close();
-      await pipeline.cleanup();
+      await worker.close();
       aws.destroy();
     },
   };
@@ -165,6 +168,21 @@ test('S3 answering 503 for longer than three visibility timeouts: intake pauses,
   } finally {
     await w.stop();
   }
+});
+
+test('control: the same index outage without the breaker moves good messages to the DLQ', async () => {
+  let down = false;
+  double.faults.next(1e9, { status: 503 }, () => down);
+  const w = await startWorker({ noBreaker: true });
+  down = true;
+  const keys = await sendDocs(6);
+  try {
+    await until('a message reaches the DLQ', async () => (await fx.dlqCount()) > 0, 30_000, 100);
+  } finally {
+    down = false;
+    await w.stop();
+  }
+  assert.ok(keys.length > 0);
 });
 
 test('the breaker: a streak opens it, one auth refusal opens it at once, holding is bounded, a probe success resumes', async () => {
