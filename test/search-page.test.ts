@@ -122,6 +122,13 @@ test('the page: a Japanese query finds the hit with thumbnail and highlight; the
     await page.evaluate(() => Promise.all([...document.images].map((i) => (i.complete ? null : new Promise((r) => i.addEventListener('load', r, { once: true }))))));
     await page.screenshot({ path: join(artifacts, 'search-overview.png') });
 
+    // A filter toggled with the keyboard narrows the results, lands in the URL and keeps the focus.
+    await page.locator('#f-type input[value="image/tiff"]').focus();
+    await Promise.all([page.waitForURL(/type=image%2Ftiff/), page.keyboard.press('Space')]);
+    await page.waitForSelector('.hit');
+    assert.deepEqual(await page.locator('.hit a.name').allTextContents(), ['scanned-page.tif']);
+    await page.waitForFunction(() => (document.activeElement as unknown as { value?: string })?.value === 'image/tiff');
+
     // Japanese words in a Japanese two-character query, and a hostile document: its markup shows as text.
     await page.goto(`${server.url}/?q=${encodeURIComponent('危険')}`);
     await page.waitForSelector('.hit');

@@ -158,6 +158,13 @@ async function showResults() {
     const page = await api(`/api/search?${query}`);
     renderFacet('f-status', 'status', page.facets.status, (v) => STATUS_LABELS[v] || v);
     renderFacet('f-type', 'type', page.facets.contentType, typeLabel);
+    const refocus = sessionStorage.getItem('fsw-focus');
+    if (refocus) {
+      sessionStorage.removeItem('fsw-focus');
+      const [name, value] = JSON.parse(refocus);
+      const box = [...document.querySelectorAll('#filters input[type="checkbox"]')].find((i) => i.name === name && i.value === value);
+      if (box) box.focus();
+    }
     renderHits(page);
   } catch (err) {
     $('summary').textContent = '';
@@ -204,6 +211,9 @@ async function showDocument(id) {
 /** Navigates to the form's search, leaving out empty fields and any old cursor. */
 function submitSearch() {
   const form = $('search');
+  // A filter toggled from the keyboard keeps the focus across the navigation.
+  const active = document.activeElement;
+  if (active && active.type === 'checkbox') sessionStorage.setItem('fsw-focus', JSON.stringify([active.name, active.value]));
   const p = new URLSearchParams();
   for (const [k, v] of new FormData(form)) if (String(v).trim() !== '') p.append(k, String(v).trim());
   if (p.get('sort') === 'relevance') p.delete('sort');
