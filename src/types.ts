@@ -92,9 +92,35 @@ export interface ThumbnailSink {
   put(docId: string, webp: Uint8Array): Promise<string>;
 }
 
-/** How a document ended, best first. */
-export const DOC_STATUSES = ['ok', 'partial', 'failed', 'unsupported', 'too_large'] as const;
+/** How a document ended, best first. `encrypted`: password-protected; its metadata is indexed, its text cannot be read. */
+export const DOC_STATUSES = ['ok', 'partial', 'failed', 'unsupported', 'too_large', 'encrypted'] as const;
 export type DocStatus = (typeof DOC_STATUSES)[number];
+
+/**
+ * What a document says about itself (PDF Info/XMP, OOXML/ODF core properties, OLE2 summary information,
+ * EXIF, e-mail headers). Dates are ISO 8601 strings (structured-clonable, and what both indexes store).
+ * Page, sheet and slide counts are `pages` on the result, not here.
+ */
+export type DocMetadata = {
+  title?: string;
+  authors?: string[];
+  subject?: string;
+  keywords?: string[];
+  created?: string;
+  modified?: string;
+  /** The program that wrote the file ("Microsoft Excel", "Canon EOS 5D" firmware, "Outlook"...). */
+  application?: string;
+  /** EXIF: when the photo was taken. */
+  taken?: string;
+  /** EXIF orientation, 1–8. */
+  orientation?: number;
+  /** EXIF: camera make and model. */
+  camera?: string;
+  /** E-mail: To and Cc addresses (the sender is in `authors`, the subject in `title`, the date in `created`). */
+  recipients?: string[];
+  /** Files the search page cannot show but a desktop program can ("DocuWorks"). */
+  openWith?: string;
+};
 
 export type ExtractLimits = {
   /** Max pages OCR'd per document. */
@@ -132,6 +158,7 @@ export type ExtractResult = {
   error?: string;
   /** WebP bytes of the first page/image, about 400 px wide. */
   thumbnail?: Uint8Array;
+  metadata?: DocMetadata;
 };
 
 export interface Extractor {
@@ -149,8 +176,8 @@ export type ExtractorStats = {
   warm: boolean;
 };
 
-/** One document as the index stores it. */
-export type IndexDocument = {
+/** One document as the index stores it: its S3 facts, what was extracted, and its own metadata. */
+export type IndexDocument = DocMetadata & {
   id: string;
   /** s3://bucket/key or the local file path. */
   source: string;
@@ -170,6 +197,8 @@ export type IndexDocument = {
   pages: number;
   ocrPages: number;
   thumbnail?: string;
+  /** ISO 639-1 code of the text's main language ("ja", "en"); absent when too little text to tell. */
+  language?: string;
   indexedAt: string;
 };
 
@@ -189,4 +218,38 @@ export interface SearchIndex {
   /** Applies ops; resolves with one result per op, in order. Throws only if nothing could be tried. */
   write(ops: IndexOp[], signal?: AbortSignal): Promise<IndexItemResult[]>;
   close(): Promise<void>;
+}
+
+// The typed metadata fields of an indexed document, in one place: the SQLite columns, the OpenSearch
+// mapping and `dump` are all derived from this table, so a new field is added here and nowhere else.
+
+/**
+ * text: searchable words (and exact match); list: several exact values (authors, keywords);
+ * keyword: one exact value; date: ISO 8601; integer.
+ */
+export type FieldKind = 'text' | 'list' | 'keyword' | 'date' | 'integer';
+
+export const METADATA_FIELDS = {
+  title: 'text',
+  authors: 'list',
+  subject: 'text',
+  keywords: 'list',
+  created: 'date',
+  modified: 'date',
+  application: 'keyword',
+  taken: 'date',
+  orientation: 'integer',
+  camera: 'keyword',
+  recipients: 'list',
+  openWith: 'keyword',
+  language: 'keyword',
+} as const satisfies Record<keyof DocMetadata | 'language', FieldKind>;
+
+export type MetadataField = keyof typeof METADATA_FIELDS;
+
+export const METADATA_FIELD_NAMES = Object.keys(METADATA_FIELDS) as MetadataField[];
+
+/** camelCase field -> snake_case column (openWith -> open_with). */
+export function columnOf(field: MetadataField): string {
+  return field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { METADATA_FIELD_NAMES } from '../src/types.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -30,8 +31,11 @@ test('index examples, then search finds words from the text PDF, the scan (OCR),
     const docs = cli(['dump', '--db', db]).out.trim().split('\n').map((l) => JSON.parse(l));
     const byName = new Map(docs.map((d) => [d.name, d]));
     for (const d of docs) {
-      for (const field of ['id', 'source', 'name', 'contentType', 'size', 'status', 'error', 'text', 'pages', 'thumbnail']) assert.ok(field in d, `${d.name} has ${field}`);
+      for (const field of ['id', 'source', 'name', 'contentType', 'size', 'status', 'error', 'text', 'pages', 'thumbnail', ...METADATA_FIELD_NAMES]) assert.ok(field in d, `${d.name} has ${field}`);
     }
+    assert.equal(byName.get('会議メモ.md')?.language, 'ja');
+    assert.equal(byName.get('tracemonkey.pdf')?.language, 'en');
+    assert.match(byName.get('office.docx')?.created ?? '', /^\d{4}-\d{2}-\d{2}T/, 'dates come out as ISO 8601');
     assert.equal(byName.get('scanned-page.tif')?.ocrPages, 1, 'the scan was OCR-read');
     assert.equal(byName.get('tracemonkey.pdf')?.ocrPages, 0, 'a born-digital PDF is never OCR-read');
     assert.equal(byName.get('tracemonkey.pdf')?.status, 'ok');

@@ -13,7 +13,7 @@ const corpus = new URL('../../shared/corpus/', import.meta.url).pathname;
 const DOC_TIMEOUT_MS = 20_000;
 const GRACE_MS = 5_000;
 const limits: ExtractLimits = { maxOcrPages: 0, maxChars: 200_000, docTimeoutMs: DOC_TIMEOUT_MS, pageTimeoutMs: 10_000, maxPixels: 50_000_000 };
-const STATUSES = new Set<DocStatus>(['ok', 'partial', 'failed', 'unsupported', 'too_large']);
+const STATUSES = new Set<DocStatus>(['ok', 'partial', 'failed', 'unsupported', 'too_large', 'encrypted']);
 
 function files(dir: string): string[] {
   return readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).sort().map((f) => join(dir, f));

@@ -18,7 +18,7 @@ import type { ExtractLimits } from '../src/types.ts';
 const TIKA = new URL('../../shared/corpus/tika/', import.meta.url).pathname;
 const HAVE_TIKA = existsSync(TIKA);
 const LIMITS: ExtractLimits = { maxOcrPages: 5, maxChars: 1_000_000, docTimeoutMs: 30_000, pageTimeoutMs: 10_000, maxPixels: 100_000_000 };
-const STATUSES = new Set(['ok', 'partial', 'failed', 'unsupported', 'too_large']);
+const STATUSES = new Set(['ok', 'partial', 'failed', 'unsupported', 'too_large', 'encrypted']);
 
 let dir: string;
 before(async () => {
@@ -134,19 +134,33 @@ describe('the Tika corpus', { skip: HAVE_TIKA ? false : `../shared/corpus/tika i
     assert.match(get('testMARKDOWN_dataURI.md').text, /Embedded resources/);
   });
 
-  test('encrypted, truncated, old-format and legacy binary files get an honest status', () => {
-    const protectedDocx = get('testWORD_protected_passtika.docx');
-    assert.equal(protectedDocx.status, 'failed');
-    assert.match(protectedDocx.error ?? '', /password/);
+  test('encrypted, truncated and old-format files get an honest status; legacy .xls/.ppt are read', () => {
+    for (const name of ['testWORD_protected_passtika.docx', 'testEXCEL_protected_passtika.xlsx', 'testPPT_protected_passtika.pptx', 'testPPT_protected_passtika.ppt']) {
+      const locked = get(name);
+      assert.equal(locked.status, 'encrypted', name);
+      assert.match(locked.error ?? '', /password/, name);
+    }
     assert.equal(get('testWORD_truncated.docx').status, 'failed');
     // Plain text under an .odt name: read as the text it is, or refused as a broken ODT, never 'ok' as ODT.
     const notZip = get('testODTnotaZipFile.odt');
     assert.equal(notZip.status, notZip.kind === 'text' ? 'ok' : 'failed');
-    assert.equal(get('testWORD6.doc').status, 'unsupported');
+    assert.match(get('testWORD6.doc').text, /The quick brown fox jumps over the lazy dog/, 'Word 6.0 text is read');
+    assert.equal(get('testWordPerfect_42.doc').status, 'unsupported');
     const xls = get('testEXCEL.xls');
-    assert.equal(xls.status, 'unsupported');
-    assert.match(xls.error ?? '', /xls/);
-    assert.equal(get('testPPT.ppt').status, 'unsupported');
+    assert.equal(xls.status, 'ok');
+    assert.match(xls.text, /Sample Excel Worksheet - Numbers and their Squares/);
+    assert.equal(xls.metadata?.title, 'Simple Excel document');
+    assert.match(get('testEXCEL_4.xls').text, /Examination Coverage/, 'Excel 4.0 files (bare BIFF4, no OLE2 container) are read');
+    const ppt = get('testPPT.ppt');
+    assert.equal(ppt.status, 'ok');
+    assert.match(ppt.text, /Sample Powerpoint Slide/);
+    assert.doesNotMatch(ppt.text, /Click to edit Master/, 'master placeholder prompts are not content');
+    assert.equal(ppt.metadata?.authors?.[0], 'Keith Bennett');
+  });
+
+  test('charts, master footers and spreadsheet text boxes come out of OOXML/ODF', () => {
+    assert.match(get('testPPT_charts.pptx').text, /February/);
+    assert.match(get('testMasterFooter.odp').text, /Master footer is here/);
   });
 });
 
@@ -379,6 +393,30 @@ describe('text encodings', () => {
     assert.equal(r.status, 'ok');
     assert.match(r.text, new RegExp(SAMPLE));
     assert.doesNotMatch(r.text, /hidden|color/);
+  });
+
+  for (const encoding of ['euc-jp', 'iso-2022-jp'] as const) {
+    test(`${encoding} HTML with a meta charset is read in that charset`, async () => {
+      const html = Buffer.concat([
+        Buffer.from(`<html><head><meta charset="${encoding.toUpperCase()}"><title>t</title></head><body><p>`, 'latin1'),
+        Buffer.from(ENCODED[encoding]!, 'hex'),
+        Buffer.from('</p></body></html>', 'latin1'),
+      ]);
+      const r = await extractDocument(await tempFile(`${encoding}.html`, html), 'html', LIMITS);
+      assert.equal(r.status, 'ok');
+      assert.match(r.text, new RegExp(SAMPLE));
+    });
+  }
+
+  test('RTF with \\ansicpg932: Shift_JIS \\\'xx escapes are decoded', async () => {
+    // SAMPLE's first words as Shift_JIS bytes, written the way Word writes them: \'90\'bf...
+    const sjis = Buffer.from(ENCODED.shift_jis!, 'hex').subarray(0, 23);
+    const escaped = [...sjis].map((b) => `\\'${b.toString(16).padStart(2, '0')}`).join('');
+    const rtf = `{\\rtf1\\ansi\\ansicpg932\\deff0{\\fonttbl{\\f0\\fnil\\fcharset128 MS Mincho;}}\\f0 ${escaped}\\par Invoice\\par}`;
+    const r = await extractDocument(await tempFile('sjis.rtf', rtf), 'rtf', LIMITS);
+    assert.equal(r.status, 'ok', r.error);
+    assert.match(r.text, /請求書 株式会社サンプル/);
+    assert.match(r.text, /Invoice/);
   });
 
   test('HTML entities are decoded', async () => {

@@ -31,7 +31,7 @@ import {
 } from './helpers/worker-process.ts';
 import { hugeStreamPdf, makePdf, millionPagePdf, pdfStream } from './helpers/make-pdf.ts';
 
-const STATUSES: readonly DocStatus[] = ['ok', 'partial', 'failed', 'unsupported', 'too_large'];
+const STATUSES: readonly DocStatus[] = ['ok', 'partial', 'failed', 'unsupported', 'too_large', 'encrypted'];
 
 // ---- crafted files --------------------------------------------------------------------------
 

@@ -144,9 +144,9 @@ describe('image extraction', () => {
     const r = await extract(req(bad));
     assert.ok(r.status === 'failed', `${r.status}: ${r.error}`);
     assert.ok(r.error);
-    const xdw = path.join(dir, 'doc.xdw');
-    writeFileSync(xdw, Buffer.from([0x00, 0x01, 0x02, 0x03, 0x00, 0xff]));
-    const u = await extract(req(xdw));
+    const odd = path.join(dir, 'doc.xyz');
+    writeFileSync(odd, Buffer.from([0x00, 0x01, 0x02, 0x03, 0x00, 0xff]));
+    const u = await extract(req(odd));
     assert.equal(u.status, 'unsupported');
     assert.match(u.error ?? '', /unsupported file type/);
   });

@@ -410,3 +410,44 @@ test('a search through the real client finds Japanese and English text (live-lik
   const got = await client.get({ index: INDEX, id: documentId(BUCKET, 'en/minutes.docx') });
   assert.equal((got.body._source as IndexDocument).name, 'minutes.docx');
 });
+
+test('metadata fields are mapped with types (dates as dates), and a document with them round-trips', async (t) => {
+  const { double, index } = await setup(t);
+  const props = double.indices.get(INDEX)!.mappings?.properties as Record<string, Record<string, unknown>>;
+  assert.equal(props.created?.type, 'date');
+  assert.equal(props.modified?.type, 'date');
+  assert.equal(props.taken?.type, 'date');
+  assert.equal(props.language?.type, 'keyword');
+  assert.equal(props.title?.type, 'text');
+  assert.equal(props.authors?.type, 'keyword');
+  assert.equal(props.orientation?.type, 'integer');
+  const d = doc('reports/2024.pdf', { title: 'Annual Report', authors: ['Alice Smith', 'Bob Jones'], created: '2024-01-31T03:00:00.000Z', language: 'en', orientation: 6 });
+  assert.deepEqual(await index.write([upsert(d)]), [{ ok: true }]);
+  const source = stored(double, 'reports/2024.pdf')?.source as Record<string, unknown>;
+  assert.deepEqual(source.authors, ['Alice Smith', 'Bob Jones']);
+  assert.equal(source.created, '2024-01-31T03:00:00.000Z');
+  assert.equal(source.language, 'en');
+  // A date the mapping cannot parse is refused, as OpenSearch would: the field really is typed.
+  const [bad] = await index.write([upsert(doc('bad.pdf', { created: 'last Tuesday' }))]);
+  assertRejected(bad, 400, 'mapper_parsing_exception');
+});
+
+test('an index created before the metadata fields gets them added on start; a conflicting mapping is a config error', async (t) => {
+  const double = await startOpenSearchDouble();
+  t.after(() => double.stop());
+  // The mapping an older version created: no metadata fields.
+  const client = new Client({ node: double.url });
+  await client.indices.create({ index: INDEX, body: { mappings: { dynamic: false, properties: { text: { type: 'text' }, status: { type: 'keyword' } } } } });
+  const index = new OpenSearchIndex({ node: double.url, index: INDEX, maxRetries: 0 });
+  await index.init();
+  await index.close();
+  const props = double.indices.get(INDEX)!.mappings?.properties as Record<string, Record<string, unknown>>;
+  assert.equal(props.created?.type, 'date', 'the new field was added');
+  assert.equal(props.text?.type, 'text', 'existing fields are kept');
+
+  await client.indices.create({ index: 'conflict', body: { mappings: { properties: { created: { type: 'keyword' } } } } });
+  const other = new OpenSearchIndex({ node: double.url, index: 'conflict', maxRetries: 0 });
+  await assert.rejects(other.init(), (err: Error) => err.name === 'ConfigError' && /INDEX_URL: index conflict maps a metadata field differently/.test(err.message));
+  await other.close();
+  await client.close();
+});

@@ -108,5 +108,10 @@ export function extractSamples(quick: boolean): Array<{ label: string; path: str
     { label: 'scanned page (A4, 300 dpi)', path: `${CORPUS}ocr/8087_054.3B.tif`, ocr: true },
     { label: 'image (screenshot with text)', path: `${CORPUS}tika/testOCR.png`, ocr: true },
     { label: 'office file (docx)', path: `${CORPUS}tika/testWORD_various.docx` },
+    { label: 'spreadsheet (xlsx)', path: `${CORPUS}tika/testEXCEL.xlsx` },
+    { label: 'presentation (pptx)', path: `${CORPUS}tika/testPPT_various.pptx` },
+    { label: 'Word 97-2003 (doc)', path: `${CORPUS}tika/testWORD.doc` },
+    { label: 'Excel 97-2003 (xls)', path: `${CORPUS}tika/testEXCEL_headers_footers.xls` },
+    { label: 'PowerPoint 97-2003 (ppt)', path: `${CORPUS}tika/testPPT_various.ppt` },
   ];
 }

@@ -39,6 +39,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
 import { backoffMs } from '../flow/backoff.ts';
+import { METADATA_FIELD_NAMES, METADATA_FIELDS } from '../types.ts';
+import type { FieldKind } from '../types.ts';
 import { AuthError, ConfigError, IndexRejectedError, RetryableError, WorkerError, errorMessage } from '../errors.ts';
 import { silentLogger, type Logger } from '../telemetry/log.ts';
 import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
@@ -136,9 +138,27 @@ export function indexDefinition(gcDeletes: string | undefined): Record<string, u
         ocrPages: { type: 'integer' },
         thumbnail: { type: 'keyword', index: false, doc_values: false },
         indexedAt: { type: 'date' },
+        ...metadataMapping(),
       },
     },
   };
+}
+
+/**
+ * The typed metadata fields (METADATA_FIELDS in src/types.ts). Added to an index created by an older version with a
+ * put-mapping on start: new fields can be added to a live index, and documents written before keep
+ * working (they lack the fields until re-indexed).
+ */
+export function metadataMapping(): Record<string, unknown> {
+  const text = { type: 'text', analyzer: TEXT_ANALYZER };
+  const byKind: Record<FieldKind, Record<string, unknown>> = {
+    text: { ...text, fields: { keyword: { type: 'keyword', ignore_above: 1024 } } },
+    list: { type: 'keyword', ignore_above: 1024, fields: { text } },
+    keyword: { type: 'keyword', ignore_above: 1024 },
+    date: { type: 'date' },
+    integer: { type: 'integer' },
+  };
+  return Object.fromEntries(METADATA_FIELD_NAMES.map((f) => [f, byKind[METADATA_FIELDS[f]]]));
 }
 
 /**
@@ -333,6 +353,19 @@ export class OpenSearchIndex implements SearchIndex {
     throw new RetryableError(`OpenSearch write check on ${this.#o.index}: ${reason}`);
   }
 
+  /** An index created before the metadata fields existed gets them; a field mapped differently is a hard error. */
+  async #addMetadataFields(): Promise<void> {
+    const { index } = this.#o;
+    try {
+      await this.#client.indices.putMapping({ index, body: { properties: metadataMapping() } as never }, this.#requestOptions);
+    } catch (err) {
+      if (errorTypeOf(err) === 'illegal_argument_exception') {
+        throw new ConfigError('INDEX_URL', `index ${index} maps a metadata field differently (${errorMessage(err)}); re-create the index or use another`);
+      }
+      throw err;
+    }
+  }
+
   async init(): Promise<void> {
     const { index, logger } = this.#o;
     for (let attempt = 0; ; attempt++) {
@@ -340,10 +373,15 @@ export class OpenSearchIndex implements SearchIndex {
         if (this.#o.aliases) {
           const definition = indexDefinition(this.#o.serverless ? undefined : this.#o.gcDeletes);
           this.#alias = await ensureAlias({ client: this.#client, requestOptions: this.#requestOptions }, index, MAPPING_VERSION, definition, logger);
+          // Added fields need no new mapping version: they are put on the indices behind the alias.
+          await this.#addMetadataFields();
           return;
         }
         const exists = await this.#client.indices.exists({ index }, this.#requestOptions);
-        if (exists.body === true) return;
+        if (exists.body === true) {
+          await this.#addMetadataFields();
+          return;
+        }
         try {
           const body = indexDefinition(this.#o.serverless ? undefined : this.#o.gcDeletes) as never;
           await this.#client.indices.create({ index, body }, this.#requestOptions);

@@ -5,6 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { METADATA_FIELD_NAMES, METADATA_FIELDS, columnOf } from '../types.ts';
+import type { MetadataField } from '../types.ts';
 import { IndexRejectedError, errorMessage } from '../errors.ts';
 import { compareSequencers } from '../ids.ts';
 import { GRAMS_SCHEMA, GRAMS_TABLE, documentGrams } from './sqlite-grams.ts';
@@ -84,20 +86,21 @@ export class SqliteIndex implements SearchIndex {
       db.function('fsw_grams', { deterministic: true }, (name, source, text) => documentGrams(String(name), String(source), String(text)));
       db.exec(`BEGIN; ${GRAMS_SCHEMA}; INSERT INTO ${GRAMS_TABLE}(rowid, grams) SELECT rowid, fsw_grams(name, source, text) FROM documents; COMMIT;`);
     }
+    addMetadataColumns(db);
     // seq_newer(incoming, stored): may the incoming op replace what is stored?
     db.function('seq_newer', { deterministic: true }, (incoming, stored) =>
       incoming == null || stored == null || compareSequencers(String(incoming), String(stored)) >= 0 ? 1 : 0,
     );
     this.#upsert = db.prepare(`
       INSERT INTO documents (id, source, bucket, key, name, content_type, size, etag, version_id, sequencer, last_modified,
-        status, error, text, truncated, pages, ocr_pages, thumbnail, indexed_at)
+        status, error, text, truncated, pages, ocr_pages, thumbnail, indexed_at, ${META_COLUMNS.join(', ')})
       VALUES (:id, :source, :bucket, :key, :name, :contentType, :size, :etag, :versionId, :sequencer, :lastModified,
-        :status, :error, :text, :truncated, :pages, :ocrPages, :thumbnail, :indexedAt)
+        :status, :error, :text, :truncated, :pages, :ocrPages, :thumbnail, :indexedAt, ${METADATA_FIELD_NAMES.map((f) => `:${f}`).join(', ')})
       ON CONFLICT(id) DO UPDATE SET source = excluded.source, bucket = excluded.bucket, key = excluded.key, name = excluded.name,
         content_type = excluded.content_type, size = excluded.size, etag = excluded.etag, version_id = excluded.version_id,
         sequencer = excluded.sequencer, last_modified = excluded.last_modified, status = excluded.status, error = excluded.error,
         text = excluded.text, truncated = excluded.truncated, pages = excluded.pages, ocr_pages = excluded.ocr_pages,
-        thumbnail = excluded.thumbnail, indexed_at = excluded.indexed_at
+        thumbnail = excluded.thumbnail, indexed_at = excluded.indexed_at, ${META_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}
       WHERE seq_newer(excluded.sequencer, documents.sequencer)`);
     this.#remove = db.prepare('DELETE FROM documents WHERE id = :id AND seq_newer(:sequencer, sequencer) RETURNING rowid');
     this.#get = db.prepare('SELECT * FROM documents WHERE id = ?');
@@ -134,7 +137,7 @@ export class SqliteIndex implements SearchIndex {
               id: d.id, source: d.source, bucket: d.bucket, key: d.key, name: d.name, contentType: d.contentType, size: d.size,
               etag: d.etag ?? null, versionId: d.versionId ?? null, sequencer: d.sequencer ?? null, lastModified: d.lastModified ?? null,
               status: d.status, error: d.error ?? null, text: d.text, truncated: d.truncated ? 1 : 0, pages: d.pages, ocrPages: d.ocrPages,
-              thumbnail: d.thumbnail ?? null, indexedAt: d.indexedAt,
+              thumbnail: d.thumbnail ?? null, indexedAt: d.indexedAt, ...metadataParams(d),
             });
             if (r.changes > 0) {
               const { rowid } = this.#rowidOf.get(d.id) as { rowid: number };
@@ -185,4 +188,28 @@ export class SqliteIndex implements SearchIndex {
     this.#db?.close();
     this.#db = undefined;
   }
+}
+
+const META_COLUMNS = METADATA_FIELD_NAMES.map(columnOf);
+
+/** SQLite has no date type: dates are ISO 8601 TEXT (sortable, and what its date functions read); lists are JSON arrays. */
+const COLUMN_TYPE: Record<(typeof METADATA_FIELDS)[MetadataField], string> = { text: 'TEXT', list: 'TEXT', keyword: 'TEXT', date: 'TEXT', integer: 'INTEGER' };
+
+/** Adds the metadata columns a database created by an older version lacks (ALTER TABLE keeps its rows). */
+function addMetadataColumns(db: DatabaseSync): void {
+  const have = new Set((db.prepare('PRAGMA table_info(documents)').all() as Array<{ name: string }>).map((c) => c.name));
+  for (const field of METADATA_FIELD_NAMES) {
+    const column = columnOf(field);
+    if (!have.has(column)) db.exec(`ALTER TABLE documents ADD COLUMN ${column} ${COLUMN_TYPE[METADATA_FIELDS[field]]}`);
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS documents_language ON documents(language)');
+}
+
+function metadataParams(d: IndexDocument): Record<string, string | number | null> {
+  const out: Record<string, string | number | null> = {};
+  for (const field of METADATA_FIELD_NAMES) {
+    const v = d[field];
+    out[field] = v === undefined ? null : Array.isArray(v) ? JSON.stringify(v) : v;
+  }
+  return out;
 }

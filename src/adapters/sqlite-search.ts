@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { QueryError } from '../errors.ts';
-import type { DocStatus, IndexDocument } from '../types.ts';
+import { METADATA_FIELD_NAMES, METADATA_FIELDS, columnOf, type DocStatus, type IndexDocument } from '../types.ts';
 
 export type Row = Record<string, string | number | null>;
 import {
@@ -221,5 +221,12 @@ export function toDocument(r: Row): IndexDocument {
     ['etag', r.etag], ['versionId', r.version_id], ['sequencer', r.sequencer], ['lastModified', r.last_modified], ['error', r.error], ['thumbnail', r.thumbnail],
   ];
   for (const [k, v] of extra) if (v !== null && v !== undefined) (doc as Record<string, unknown>)[k] = opt(v);
+  // Metadata columns: lists are JSON arrays, dates ISO 8601 text.
+  for (const field of METADATA_FIELD_NAMES) {
+    const v = r[columnOf(field)];
+    if (v === null || v === undefined) continue;
+    const kind = METADATA_FIELDS[field];
+    (doc as Record<string, unknown>)[field] = kind === 'list' ? JSON.parse(String(v)) : kind === 'integer' ? Number(v) : String(v);
+  }
   return doc;
 }

@@ -1,5 +1,6 @@
 // Builds the document the index stores from what the earlier stages learned about a task.
 import { nameOf, sourceOf } from '../ids.ts';
+import { detectLanguage } from './language.ts';
 import type { DocStatus, ExtractResult, IndexDocument } from '../types.ts';
 import type { Task } from '../flow/work.ts';
 
@@ -38,7 +39,9 @@ export function metadataDocument(task: Task, m: { size: number; status: DocStatu
 }
 
 export function extractedDocument(task: Task, r: ExtractResult, thumbnail: string | undefined): IndexDocument {
+  const language = r.text ? detectLanguage(r.text) : undefined;
   return {
+    ...r.metadata,
     ...base(task),
     contentType: r.contentType,
     size: task.file?.size ?? task.spec.ref.size ?? 0,
@@ -49,5 +52,14 @@ export function extractedDocument(task: Task, r: ExtractResult, thumbnail: strin
     pages: r.pages,
     ocrPages: r.ocrPages,
     ...(thumbnail ? { thumbnail } : {}),
+    ...(language ? { language } : {}),
   };
+}
+
+/**
+ * An `ok` result with no text is worth a warning: only an image or a scanned PDF (OCR ran and found no
+ * words) may honestly be empty; for any other format it means a reader missed something, or a blank file.
+ */
+export function unexpectedlyEmpty(r: ExtractResult): boolean {
+  return r.status === 'ok' && r.text.trim() === '' && !r.contentType.startsWith('image/') && r.ocrPages === 0;
 }

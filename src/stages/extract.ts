@@ -7,7 +7,7 @@ import type { DocStatus, ExtractResult } from '../types.ts';
 import type { StageOutcome } from '../telemetry/telemetry.ts';
 import { nameOf } from '../ids.ts';
 import type { Task } from '../flow/work.ts';
-import { extractedDocument, metadataDocument } from './document.ts';
+import { extractedDocument, metadataDocument, unexpectedlyEmpty } from './document.ts';
 import { type StageContext, seconds } from './context.ts';
 
 export function extractHandler(ctx: StageContext, budget: ByteBudget, inExtraction: ByteBudget, toIndex: Channel<Task>) {
@@ -47,6 +47,10 @@ export function extractHandler(ctx: StageContext, budget: ByteBudget, inExtracti
       }
     }
     result.thumbnail = undefined;
+    if (unexpectedlyEmpty(result)) {
+      ctx.logger.warn({ messageId: task.msg.lease.id, key: task.spec.ref.key, contentType: result.contentType }, 'document extracted ok but has no text');
+      ctx.telemetry.documentWithoutText();
+    }
     task.doc = result.status === 'too_large' && !result.text
       ? metadataDocument(task, { size: file.size, status: 'too_large', ...(result.error ? { error: result.error } : {}), contentType: result.contentType })
       : extractedDocument(task, result, thumbnail);
@@ -59,7 +63,7 @@ export function extractHandler(ctx: StageContext, budget: ByteBudget, inExtracti
 }
 
 /** How a document status counts in filesearch_stage_items_total{stage="extract"}. */
-const EXTRACT_OUTCOME: Record<DocStatus, StageOutcome> = { ok: 'ok', partial: 'ok', failed: 'failed', unsupported: 'skipped', too_large: 'skipped' };
+const EXTRACT_OUTCOME: Record<DocStatus, StageOutcome> = { ok: 'ok', partial: 'ok', failed: 'failed', unsupported: 'skipped', too_large: 'skipped', encrypted: 'skipped' };
 
 function release(task: Task, budget: ByteBudget): void {
   const file = task.file;

@@ -63,6 +63,7 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #ocrPages: Counter;
   readonly #ocrEngine: Gauge<'engine' | 'model' | 'reason'>;
   readonly #documents: Record<DocStatus, Inc>;
+  readonly #withoutText: Counter;
   readonly #bulk: Record<BulkOutcome, Inc>;
   readonly #itemRetries: Counter;
   readonly #breakerOpen: Gauge;
@@ -206,6 +207,7 @@ export class PrometheusTelemetry implements Telemetry {
     this.#ocrPages = counter('filesearch_ocr_pages_total', 'Pages recognised by OCR.');
     this.#ocrEngine = new Gauge({ name: 'filesearch_ocr_engine_info', help: 'The OCR engine the pool runs (1), with the model and why it was chosen.', labelNames: ['engine', 'model', 'reason'], registers: [registry] });
     this.#documents = labelledCounter('filesearch_documents_total', 'Documents finished, by status.', 'status', DOC_STATUSES);
+    this.#withoutText = counter('filesearch_documents_without_text_total', 'Documents extracted ok with no text that are neither images nor scans.');
     this.#bulk = labelledCounter('filesearch_bulk_requests_total', 'Bulk requests to the index, by outcome.', 'outcome', BULK_OUTCOMES);
     this.#itemRetries = counter('filesearch_index_item_retries_total', 'Documents re-sent to the index after a per-item rejection (429).');
 
@@ -287,6 +289,10 @@ export class PrometheusTelemetry implements Telemetry {
 
   documentStatus(status: DocStatus): void {
     this.#documents[status].inc();
+  }
+
+  documentWithoutText(): void {
+    this.#withoutText.inc();
   }
 
   bulkRequest(outcome: BulkOutcome): void {

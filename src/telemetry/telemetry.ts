@@ -30,6 +30,8 @@ export interface Telemetry {
   /** The OCR engine the pool runs (once, at start). */
   ocrEngine(choice: { kind: string; model: string; reason: string }): void;
   documentStatus(status: DocStatus): void;
+  /** An `ok` document that is neither an image nor a scan came out with no text (a reader missed it, or the file is blank). */
+  documentWithoutText(): void;
   bulkRequest(outcome: 'ok' | 'partial' | 'retry' | 'failed'): void;
   indexItemRetries(n: number): void;
   /** The intake breaker opened or closed because of this dependency. */
@@ -40,7 +42,7 @@ export interface Telemetry {
 export const noTelemetry: Telemetry = {
   stageItem() {}, watchQueue() {}, watchLeases() {}, watchPool() {}, poolTask() {}, emptyReceive() {},
   messagesReceived() {}, heartbeatExtended() {}, heartbeatFailed() {}, messagesDeleted() {}, deleteFailed() {},
-  messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, ocrEngine() {}, documentStatus() {}, bulkRequest() {},
+  messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, ocrEngine() {}, documentStatus() {}, documentWithoutText() {}, bulkRequest() {},
   indexItemRetries() {}, intakeBreaker() {},
 };
 

@@ -8,9 +8,12 @@
 import { workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { DEFAULTS } from '../config.ts';
+import { CONTAINER_KINDS, extractContainer } from './extract/containers.ts';
+import type { ContainerKind } from './extract/containers.ts';
 import { contentTypeOf, detectKind } from './extract/detect.ts';
 import { extractDocument } from './extract/documents.ts';
 import { extractImage } from './extract/image.ts';
+import { imageMetadata } from './extract/image-metadata.ts';
 import { prepareForOcr } from './ocr/prepare.ts';
 import { chooseOcrEngine, createOcrEngine } from './ocr/choice.ts';
 import type { OcrEngine, OcrImage, OcrRunner, OcrSource } from './ocr/engine.ts';
@@ -19,6 +22,7 @@ import { extractPdf } from './extract/pdf.ts';
 import { openGate, RasterGate } from './raster-gate.ts';
 import type { Gate } from './raster-gate.ts';
 import { Deadline, truncate } from './extract/result.ts';
+import type { ExtractLimits } from '../types.ts';
 import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskHandler, WarmUpResult } from './protocol.ts';
 
 // Pool threads are the parallelism: libvips needs no thread pool of its own nor an operation cache
@@ -56,6 +60,11 @@ function ocrRunner(langs: string, maxPixels: number): OcrRunner {
 }
 
 export default async function extract(req: ExtractRequest): Promise<ExtractResult> {
+  return extractAt(req, 0);
+}
+
+/** One file; depth > 0 for an entry of an archive or an attachment of a mail (see containers.ts). */
+async function extractAt(req: ExtractRequest, depth: number): Promise<ExtractResult> {
   const deadline = new Deadline(req.limits.docTimeoutMs);
   let contentType = req.contentType ?? 'application/octet-stream';
   try {
@@ -66,8 +75,16 @@ export default async function extract(req: ExtractRequest): Promise<ExtractResul
       return { contentType, ...(await extractPdf(req.path, common)) };
     }
     if (kind === 'image') {
-      const { format, ...r } = await extractImage(req.path, common);
-      return { contentType: format ? contentTypeOf('image', req.name, format) : contentType, ...r };
+      const [{ format, ...r }, metadata] = await Promise.all([extractImage(req.path, common), imageMetadata(req.path)]);
+      return { contentType: format ? contentTypeOf('image', req.name, format) : contentType, ...r, ...(metadata ? { metadata } : {}) };
+    }
+    if (CONTAINER_KINDS.has(kind)) {
+      const read = (path: string, name: string, limits: ExtractLimits, d: number) => extractAt({ ...req, path, name, limits, wantThumbnail: false, contentType: undefined }, d);
+      return { contentType, ...(await extractContainer(req.path, kind as ContainerKind, { limits: req.limits, deadline, depth, read })) };
+    }
+    if (kind === 'docuworks') {
+      // No reader exists outside DocuWorks itself: the file is found by name and S3 facts, and says where to open it.
+      return { contentType, text: '', truncated: false, pages: 0, ocrPages: 0, status: 'unsupported', error: 'DocuWorks documents are indexed by name only: open them in DocuWorks', metadata: { openWith: 'DocuWorks' } };
     }
     if (kind === 'unknown') {
       return { contentType, text: '', truncated: false, pages: 0, ocrPages: 0, status: 'unsupported', error: `unsupported file type (${req.name}${req.contentType ? `, ${req.contentType}` : ''})` };
@@ -78,7 +95,7 @@ export default async function extract(req: ExtractRequest): Promise<ExtractResul
     // Cut text is a partial document, as for PDFs and images.
     const status = truncated && r.status === 'ok' ? 'partial' : r.status;
     const error = r.error ?? (truncated ? `text cut at the limit of ${req.limits.maxChars} characters` : undefined);
-    return { contentType, text: cut.text, truncated, pages: r.pages, ocrPages: 0, status, error };
+    return { contentType, text: cut.text, truncated, pages: r.pages, ocrPages: 0, status, error, ...(r.metadata ? { metadata: r.metadata } : {}) };
   } catch (err) {
     return { contentType, text: '', truncated: false, pages: 0, ocrPages: 0, status: 'failed', error: `extraction failed: ${(err as Error)?.message ?? String(err)}` };
   }

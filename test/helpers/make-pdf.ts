@@ -1,7 +1,8 @@
 import { deflateSync } from 'node:zlib';
 // Builds a PDF from object bodies (object i+1 = bodies[i]) with a correct xref table. Object 1 must be
 // the catalog. Used by tests and scripts that need PDFs of a given shape (scans, bombs, huge streams).
-export function makePdf(bodies: Array<string | Buffer>): Buffer {
+// `trailer` adds entries to the trailer dictionary (e.g. "/Info 4 0 R").
+export function makePdf(bodies: Array<string | Buffer>, trailer = ''): Buffer {
   const parts: Buffer[] = [Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
   let offset = parts[0]!.length;
   const offsets: number[] = [];
@@ -12,7 +13,7 @@ export function makePdf(bodies: Array<string | Buffer>): Buffer {
     offset += buf.length;
   });
   const xref = `xref\n0 ${bodies.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${bodies.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`));
+  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${bodies.length + 1} /Root 1 0 R${trailer ? ` ${trailer}` : ''} >>\nstartxref\n${offset}\n%%EOF\n`));
   return Buffer.concat(parts);
 }
 

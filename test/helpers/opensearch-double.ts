@@ -561,6 +561,27 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
     return n;
   }
 
+  /** Adds fields to a live index's mapping; a field may not change its type (as in OpenSearch). */
+  function putMapping(index: string, body: Json): [number, Json] {
+    // An alias applies the mapping to every index behind it.
+    const names = indices.has(index) ? [index] : [...(aliases.get(index)?.keys() ?? [])];
+    const add = (body.properties ?? {}) as Record<string, { type?: string }>;
+    for (const name of names) {
+      const have = (indices.get(name)!.mappings?.properties ?? {}) as Record<string, { type?: string }>;
+      for (const [field, def] of Object.entries(add)) {
+        const old = have[field];
+        if (old && (old.type ?? 'object') !== (def.type ?? 'object')) {
+          return [400, errorBody(400, 'illegal_argument_exception', `mapper [${field}] cannot be changed from type [${old.type ?? 'object'}] to [${def.type ?? 'object'}]`)];
+        }
+      }
+    }
+    for (const name of names) {
+      const meta = indices.get(name)!;
+      meta.mappings = { ...(meta.mappings ?? {}), properties: { ...((meta.mappings?.properties ?? {}) as Json), ...add } };
+    }
+    return [200, { acknowledged: true }];
+  }
+
   /** Field type checks against explicit mappings, like OpenSearch's document parser. */
   function mappingError(index: string, id: string, source: Json): string | undefined {
     const props = (indices.get(index)?.mappings?.properties ?? {}) as Record<string, { type?: string }>;
@@ -840,6 +861,7 @@ export async function startOpenSearchDouble(opts: OpenSearchDoubleOptions = {}):
       const names = indices.has(index) ? [index] : [...(aliases.get(index)?.keys() ?? [])];
       return [200, Object.fromEntries(names.map((n) => [n, { mappings: indices.get(n)!.mappings ?? {} }]))];
     }
+    if (parts.length === 2 && parts[1] === '_mapping' && (method === 'PUT' || method === 'POST')) return putMapping(index, jsonBody());
     if (parts.length === 2 && parts[1] === '_analyze' && (method === 'GET' || method === 'POST')) {
       // The double has one analyzer, whatever is named: words, and CJK runs as bigrams.
       const text = jsonBody().text;

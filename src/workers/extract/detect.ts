@@ -10,7 +10,8 @@ import type { FileHandle } from 'node:fs/promises';
 export type FileKind =
   | 'pdf' | 'image' | 'text' | 'markdown' | 'csv' | 'html'
   | 'docx' | 'xlsx' | 'pptx' | 'odt' | 'ods' | 'odp'
-  | 'rtf' | 'doc' | 'xls' | 'ppt' | 'unknown';
+  | 'rtf' | 'doc' | 'xls' | 'ppt'
+  | 'eml' | 'msg' | 'zip' | 'docuworks' | 'unknown';
 
 /** Bytes read from the start of the file for sniffing. */
 const HEAD_BYTES = 8192;
@@ -33,6 +34,7 @@ const EXT_KIND: Readonly<Record<string, FileKind>> = {
   odt: 'odt', ott: 'odt', ods: 'ods', ots: 'ods', odp: 'odp', otp: 'odp',
   rtf: 'rtf',
   doc: 'doc', dot: 'doc', xls: 'xls', xlt: 'xls', ppt: 'ppt', pps: 'ppt', pot: 'ppt',
+  eml: 'eml', msg: 'msg', zip: 'zip', xdw: 'docuworks', xbd: 'docuworks',
 };
 
 const MIME_KIND: Readonly<Record<string, FileKind>> = {
@@ -47,6 +49,8 @@ const MIME_KIND: Readonly<Record<string, FileKind>> = {
   'application/vnd.oasis.opendocument.presentation': 'odp',
   'application/rtf': 'rtf', 'text/rtf': 'rtf',
   'application/msword': 'doc', 'application/vnd.ms-excel': 'xls', 'application/vnd.ms-powerpoint': 'ppt',
+  'message/rfc822': 'eml', 'application/vnd.ms-outlook': 'msg', 'application/zip': 'zip', 'application/x-zip-compressed': 'zip',
+  'application/vnd.fujixerox.docuworks': 'docuworks', 'application/vnd.fujixerox.docuworks.binder': 'docuworks',
 };
 
 const KIND_MIME: Readonly<Record<Exclude<FileKind, 'image'>, string>> = {
@@ -57,6 +61,8 @@ const KIND_MIME: Readonly<Record<Exclude<FileKind, 'image'>, string>> = {
   odt: 'application/vnd.oasis.opendocument.text', ods: 'application/vnd.oasis.opendocument.spreadsheet',
   odp: 'application/vnd.oasis.opendocument.presentation', rtf: 'application/rtf',
   doc: 'application/msword', xls: 'application/vnd.ms-excel', ppt: 'application/vnd.ms-powerpoint',
+  eml: 'message/rfc822', msg: 'application/vnd.ms-outlook', zip: 'application/zip',
+  docuworks: 'application/vnd.fujixerox.docuworks',
   unknown: 'application/octet-stream',
 };
 
@@ -155,7 +161,7 @@ function byNameOrType(ext: string, contentType: string | undefined, isText: bool
   const byMime = mime ? (MIME_KIND[mime] ?? (mime.startsWith('text/') ? 'text' : undefined)) : undefined;
   if (isText) {
     // Text content: only a text-family name or type may refine it; a binary name on text is a lie.
-    for (const k of [byExt, byMime]) if (k === 'markdown' || k === 'csv' || k === 'html' || k === 'text') return k;
+    for (const k of [byExt, byMime]) if (k === 'markdown' || k === 'csv' || k === 'html' || k === 'text' || k === 'eml') return k;
     return 'text';
   }
   // Unrecognised binary: a binary family name lets its parser try (and fail with a reason).
@@ -187,7 +193,9 @@ function zipKind(names: string[], head: Uint8Array, ext: string): FileKind {
   }
   // A damaged zip that claims to be an office file: let that parser report what is wrong.
   const byExt = EXT_KIND[ext];
-  return byExt && ZIP_KINDS.has(byExt) ? byExt : 'unknown';
+  if (byExt && ZIP_KINDS.has(byExt)) return byExt;
+  // Any other zip is an archive whose entries are read one by one (EPUB, JAR... included).
+  return 'zip';
 }
 
 function odfMimetype(head: Uint8Array): string | undefined {
@@ -280,8 +288,10 @@ function ole2Kind(dir: Uint8Array, ext: string): FileKind {
   if (has('WordDocument')) return 'doc';
   if (has('Workbook') || has('Book')) return 'xls';
   if (has('PowerPoint Document')) return 'ppt';
+  // Outlook items keep their properties in __substg1.0_* streams.
+  if (has('__properties_version1.0') || has('__substg1.0_')) return 'msg';
   const byExt = EXT_KIND[ext];
-  if (byExt === 'doc' || byExt === 'xls' || byExt === 'ppt') return byExt;
+  if (byExt === 'doc' || byExt === 'xls' || byExt === 'ppt' || byExt === 'msg') return byExt;
   // A password-protected OOXML file is an OLE2 wrapper around an EncryptedPackage stream.
   if (byExt && ZIP_KINDS.has(byExt) && has('EncryptedPackage')) return byExt;
   return 'unknown';

@@ -15,8 +15,21 @@ export type ZipBounds = {
   maxInflatedBytes: number;
 };
 
+/** Archives (.zip) and mail attachments read as documents of their own (containers.ts). */
+export type ContainerBounds = {
+  /** Containers are opened at depths below this: 2 = a file, and a zip or mail inside it. */
+  maxNesting: number;
+  /** Entries read from one container; the rest are named only. */
+  maxEntriesRead: number;
+  /** Bytes one entry may declare (and inflate to). */
+  maxEntryBytes: number;
+};
+
 export type DocumentBounds = {
   zip: ZipBounds;
+  containers: ContainerBounds;
+  /** Bytes of XML inflated from an OOXML/ODF file for the text officeparser leaves out (charts, notes, masters). */
+  maxExtraXmlBytes: number;
   /** Bytes of a plain text / csv / markdown file read; also never more than 4 bytes per kept character. */
   maxTextBytes: number;
   /** Bytes of an HTML file read (markup is dropped, so more bytes than characters are needed). */
@@ -33,6 +46,8 @@ export const DEFAULT_DOCUMENT_BOUNDS: DocumentBounds = {
     ratioCheckMinBytes: 16 * MiB,
     maxInflatedBytes: 256 * MiB,
   },
+  containers: { maxNesting: 2, maxEntriesRead: 200, maxEntryBytes: 64 * MiB },
+  maxExtraXmlBytes: 32 * MiB,
   maxTextBytes: 64 * MiB,
   maxHtmlBytes: 64 * MiB,
 };

@@ -1,30 +1,36 @@
-// Office and web documents to text: docx/xlsx/pptx/odt/ods/odp/rtf/html through officeparser, .doc through
-// word-extractor, txt/csv/md decoded directly. Runs inside a pool worker thread, so it never throws for a
-// bad file: it returns a status and an error in plain words.
+// Office and web documents to text: docx/xlsx/pptx/odt/ods/odp/rtf/html through officeparser (plus the
+// charts, comments, notes and master text it leaves out), .doc through word-extractor, .xls and .ppt by
+// their own readers, txt/csv/md decoded directly. Runs inside a pool worker thread, so it never throws
+// for a bad file: it returns a status and an error in plain words. A password-protected file is
+// `encrypted`, with whatever metadata its unencrypted parts still tell.
 import { open, readFile } from 'node:fs/promises';
-import type { DocStatus, ExtractLimits } from '../../types.ts';
+import type { DocMetadata, DocStatus, ExtractLimits } from '../../types.ts';
 import { ZIP_KINDS, type FileKind } from './detect.ts';
 import { DEFAULT_DOCUMENT_BOUNDS } from './document-bounds.ts';
 import type { DocumentBounds } from './document-bounds.ts';
-import { UnsupportedWordFormat, wordText } from './legacy-word.ts';
+import { EncryptedDocumentError } from './encrypted.ts';
+import { workbookText } from './legacy-excel.ts';
+import { presentationText } from './legacy-powerpoint.ts';
+import { UnsupportedWordFormat, isWord6, word6Text, wordText } from './legacy-word.ts';
+import { officeExtras } from './office-extras.ts';
 import { parseOfficeText } from './office-parse.ts';
+import { decodeCodepage, isEncryptedPackage, openCompound, rootStream, summaryMetadata, withCanonicalNames } from './ole2.ts';
+import type { Compound } from './ole2.ts';
 import type { OfficeType } from './office-parse.ts';
 import { cleanText, truncate } from './result.ts';
 import { decodeText, declaredCharset } from './text-decode.ts';
 import { looksLikeZip, zipBombReason } from './zip-guard.ts';
 
-export type DocumentText = { text: string; pages: number; status: DocStatus; error?: string; truncated?: boolean };
+export type DocumentText = { text: string; pages: number; status: DocStatus; error?: string; truncated?: boolean; metadata?: DocMetadata };
 
 /** Kinds this module reads; everything else is 'unsupported' here (PDFs and images go to OCR). */
 export const DOCUMENT_KINDS: ReadonlySet<FileKind> = new Set<FileKind>([
   'text', 'markdown', 'csv', 'html', 'docx', 'xlsx', 'pptx', 'odt', 'ods', 'odp', 'rtf', 'doc', 'xls', 'ppt',
 ]);
 
-/** Legacy binary formats with no well-kept reader on npm (SheetJS's npm release is stale and has open CVEs). */
-const NO_READER: Partial<Record<FileKind, string>> = {
-  xls: 'Excel 97-2003 (.xls) files are not supported: no well-kept reader; save as .xlsx',
-  ppt: 'PowerPoint 97-2003 (.ppt) files are not supported: no well-kept reader; save as .pptx',
-};
+/** Stream names of a Word file as word-extractor looks them up. */
+const WORD_STREAMS = ['WordDocument', '1Table', '0Table', 'Data', '\u0005SummaryInformation', '\u0005DocumentSummaryInformation', '\u0001CompObj'];
+
 
 export async function extractDocument(
   path: string,
@@ -36,13 +42,14 @@ export async function extractDocument(
     return await extractKnown(path, kind, limits, bounds);
   } catch (err) {
     if (err instanceof UnsupportedWordFormat) return { text: '', pages: 0, status: 'unsupported', error: err.message };
+    if (err instanceof EncryptedDocumentError) {
+      return { text: '', pages: err.pages ?? 0, status: 'encrypted', error: err.message, ...(err.metadata ? { metadata: err.metadata } : {}) };
+    }
     return failed(err instanceof Error ? err.message : String(err));
   }
 }
 
 async function extractKnown(path: string, kind: FileKind, limits: ExtractLimits, bounds: DocumentBounds): Promise<DocumentText> {
-  const noReader = NO_READER[kind];
-  if (noReader) return { text: '', pages: 0, status: 'unsupported', error: noReader };
   if (!DOCUMENT_KINDS.has(kind)) return { text: '', pages: 0, status: 'unsupported', error: `${kind} is not an office or web document` };
 
   if (kind === 'text' || kind === 'csv' || kind === 'markdown') {
@@ -59,14 +66,35 @@ async function extractKnown(path: string, kind: FileKind, limits: ExtractLimits,
     const parsed = await parseOfficeText(utf8, 'html', bounds.zip, AbortSignal.timeout(limits.docTimeoutMs));
     const title = parsed.title?.trim();
     const body = title && !parsed.text.includes(title) ? `${title}\n${parsed.text}` : parsed.text;
-    return finish(body, 1, cut, limits);
+    return finish(body, 1, cut, limits, parsed.metadata);
   }
 
   const bytes = await readFile(path);
   if (bytes.length === 0) return failed('the file is empty (0 bytes)');
 
-  if (kind === 'doc') return finish(await wordText(bytes), 1, false, limits);
+  if (kind === 'xls') {
+    const r = workbookText(bytes, limits.maxChars);
+    return finish(r.text, r.sheets, r.truncated, limits, r.metadata);
+  }
+  if (kind === 'ppt') {
+    const r = presentationText(bytes, limits.maxChars);
+    return finish(r.text, r.slides, r.truncated, limits, r.metadata);
+  }
+  if (kind === 'doc') {
+    const cfb = looksLikeOle2(bytes) ? openCompound(bytes) : undefined;
+    const summary = cfb ? summaryMetadata(cfb) : {};
+    if (cfb && wordIsEncrypted(cfb)) throw new EncryptedDocumentError('the document is password-protected', summary);
+    const main = cfb ? rootStream(cfb, 'WordDocument') : undefined;
+    if (main && isWord6(main)) return finish(word6Text(main, (raw) => decodeCodepage(raw, 1252)), summary.pages ?? 1, false, limits, summary.metadata);
+    const readable = (cfb && withCanonicalNames(cfb, WORD_STREAMS)) ?? bytes;
+    return finish(await wordText(readable), summary.pages ?? 1, false, limits, summary.metadata);
+  }
 
+  if (ZIP_KINDS.has(kind) && looksLikeOle2(bytes)) {
+    // An OOXML file saved with a password is an OLE2 wrapper around the encrypted package.
+    const cfb = openCompound(bytes);
+    if (isEncryptedPackage(cfb)) throw new EncryptedDocumentError('the document is password-protected', summaryMetadata(cfb));
+  }
   if (ZIP_KINDS.has(kind) && looksLikeZip(bytes)) {
     const bomb = zipBombReason(bytes, bounds.zip);
     if (bomb) return failed(`refused: ${bomb}`);
@@ -77,12 +105,26 @@ async function extractKnown(path: string, kind: FileKind, limits: ExtractLimits,
     // officeparser drops some run types (ruby text); word-extractor reads those.
     text = await wordText(bytes).catch(() => text);
   }
-  return finish(text, parsed.pages, false, limits);
+  if (ZIP_KINDS.has(kind) && looksLikeZip(bytes)) {
+    const extras = officeExtras(bytes, kind, text, bounds.maxExtraXmlBytes);
+    if (extras) text = text ? `${text}\n${extras}` : extras;
+  }
+  return finish(text, parsed.pages, false, limits, parsed.metadata);
 }
 
-function finish(raw: string, pages: number, inputCut: boolean, limits: ExtractLimits): DocumentText {
+function finish(raw: string, pages: number, inputCut: boolean, limits: ExtractLimits, metadata?: DocMetadata): DocumentText {
   const { text, truncated } = truncate(cleanText(raw), limits.maxChars);
-  return truncated || inputCut ? { text, pages, status: 'ok', truncated: true } : { text, pages, status: 'ok' };
+  return { text, pages, status: 'ok', ...(truncated || inputCut ? { truncated: true } : {}), ...(metadata ? { metadata } : {}) };
+}
+
+function looksLikeOle2(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && bytes[0] === 0xd0 && bytes[1] === 0xcf && bytes[2] === 0x11 && bytes[3] === 0xe0;
+}
+
+/** [MS-DOC] FibBase: fEncrypted is bit 8 of the flags word at offset 10 of the WordDocument stream. */
+function wordIsEncrypted(cfb: Compound): boolean {
+  const fib = rootStream(cfb, 'WordDocument');
+  return Boolean(fib && fib.length > 12 && (fib[11]! & 0x01) === 0x01);
 }
 
 function failed(error: string): DocumentText {

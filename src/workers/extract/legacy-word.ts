@@ -28,3 +28,26 @@ export async function wordText(bytes: Uint8Array): Promise<string> {
 
 /** Word 6/95 and WordPerfect files under a .doc name: not a failure of the file, a format we lack. */
 export class UnsupportedWordFormat extends Error {}
+
+/** Word 6.0 and Word 95 write nFib 101–105 at offset 2 of the WordDocument stream. */
+export function isWord6(wordDocument: Uint8Array | undefined): boolean {
+  if (!wordDocument || wordDocument.length < 0x20) return false;
+  const nFib = wordDocument[2]! | (wordDocument[3]! << 8);
+  return nFib >= 101 && nFib <= 105;
+}
+
+/**
+ * Word 6.0/95 text: the 8-bit characters between fcMin and fcMac of the WordDocument stream. A file
+ * last saved with "fast save" keeps later edits elsewhere (a piece table this does not follow), so text
+ * edited after the first full save can be missing or stale there.
+ */
+export function word6Text(wordDocument: Uint8Array, decode: (raw: Uint8Array) => string): string {
+  const v = new DataView(wordDocument.buffer, wordDocument.byteOffset, wordDocument.byteLength);
+  const fcMin = v.getUint32(0x18, true);
+  const fcMac = v.getUint32(0x1c, true);
+  if (fcMin >= fcMac || fcMac > wordDocument.length) throw new Error('damaged Word 6/95 file (text range outside the file)');
+  return decode(wordDocument.subarray(fcMin, fcMac))
+    .replace(/\r|\u000b/g, '\n')
+    .replace(/\u0013[^\u0014\u0015]*\u0014?/g, '')
+    .replace(/[\u0000-\u0008\u000c\u000e-\u001f]/g, ' ');
+}

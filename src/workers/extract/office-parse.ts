@@ -2,7 +2,10 @@
 // own inflate bound (counting real output bytes) and cell/element budgets. Its PDF and OCR paths are
 // never used here: PDFs and images go through the pdf/OCR extractor.
 import { OfficeParser } from 'officeparser';
+import type { DocMetadata } from '../../types.ts';
 import type { ZipBounds } from './document-bounds.ts';
+import { EncryptedDocumentError } from './encrypted.ts';
+import { cleanField, compactMetadata, isoDate, splitAuthors, splitKeywords } from './metadata.ts';
 
 export type OfficeType = 'docx' | 'xlsx' | 'pptx' | 'odt' | 'ods' | 'odp' | 'rtf' | 'html';
 
@@ -11,6 +14,7 @@ export type OfficeText = {
   /** Slides (pptx/odp), sheets (xlsx/ods), the page count a docx records, else 1. */
   pages: number;
   title?: string;
+  metadata?: DocMetadata;
 };
 
 /** Parses bytes of a known type; throws an Error whose message is plain words on a bad file. */
@@ -26,10 +30,36 @@ export async function parseOfficeText(bytes: Uint8Array, type: OfficeType, zip: 
       onWarning: () => {},
     });
   } catch (err) {
+    const code = (err as { officeIssue?: { code?: string } })?.officeIssue?.code;
+    if (code === 'PASSWORD_REQUIRED' || code === 'PASSWORD_INCORRECT') throw new EncryptedDocumentError(officeErrorMessage(err));
     throw new Error(officeErrorMessage(err), { cause: err });
   }
   const { value } = await ast.to('text', { includeImages: 'none', textConfig: { preserveLayout: false } });
-  return { text: value, pages: pageCount(type, ast.content, ast.metadata), title: ast.metadata?.title };
+  const metadata = type === 'rtf' ? undefined : officeMetadata(ast.metadata);
+  return { text: value, pages: pageCount(type, ast.content, ast.metadata), title: ast.metadata?.title, ...(metadata ? { metadata } : {}) };
+}
+
+type ParsedMetadata = {
+  title?: string; author?: string; subject?: string; keywords?: string; created?: Date; modified?: Date;
+  lastModifiedBy?: string; nativeProperties?: Record<string, unknown>;
+};
+
+/** Core properties (docProps/core.xml, ODF meta.xml, HTML meta tags) as DocMetadata. */
+function officeMetadata(m: ParsedMetadata | undefined): DocMetadata | undefined {
+  if (!m) return undefined;
+  const native = m.nativeProperties ?? {};
+  const app = native.Application ?? native['meta:generator'] ?? native.generator;
+  const lastAuthor = cleanField(m.lastModifiedBy);
+  return compactMetadata({
+    title: cleanField(m.title),
+    authors: splitAuthors(m.author) ?? (lastAuthor ? [lastAuthor] : undefined),
+    subject: cleanField(m.subject),
+    keywords: splitKeywords(m.keywords),
+    created: isoDate(m.created),
+    modified: isoDate(m.modified),
+    // "LibreOffice/7.3.7.2$Linux_X86_64 LibreOffice_project/..." names the program before the first '$'.
+    application: cleanField(typeof app === 'string' ? app.split('$')[0] : undefined),
+  });
 }
 
 function pageCount(type: OfficeType, content: ReadonlyArray<{ type: string }>, metadata: { nativeProperties?: Record<string, unknown> } | undefined): number {

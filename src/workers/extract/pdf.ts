@@ -11,6 +11,7 @@ import type { Release } from '../raster-gate.ts';
 import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, TextBudget, tidyText, withTimeout } from './result.ts';
 import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/prepare.ts';
 import { THUMBNAIL_WIDTH, thumbnailFromRaw } from './thumbnail.ts';
+import { pdfMetadata } from './pdf-metadata.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -75,9 +76,13 @@ export async function extractPdf(
   let doc: PDFDocumentProxy | undefined;
   try {
     doc = await withTimeout(task.promise, deadline.remaining, 'document deadline reached while opening the PDF');
-    return await readPages(doc, opts);
+    const metadata = await withTimeout(pdfMetadata(doc), deadline.remaining, 'deadline').catch(() => undefined);
+    const result = await readPages(doc, opts);
+    return metadata ? { ...result, metadata } : result;
   } catch (err) {
-    return { text: '', truncated: false, pages: doc?.numPages ?? 0, ocrPages: 0, status: 'failed', error: describePdfError(err, limits) };
+    // Without the user password pdf.js cannot decrypt anything, the Info dictionary included.
+    const status = (err as { name?: string })?.name === 'PasswordException' ? 'encrypted' : 'failed';
+    return { text: '', truncated: false, pages: doc?.numPages ?? 0, ocrPages: 0, status, error: describePdfError(err, limits) };
   } finally {
     await (doc ? doc.destroy() : task.destroy()).catch(() => {});
   }
@@ -150,6 +155,10 @@ async function readPages(
       }
       if (n === 1 && opts.wantThumbnail && !thumbnail) thumbnail = await firstPageThumbnail(page, doc).catch(() => undefined);
       pagesRead++;
+      // Notes and form values are the page's content too, added after the OCR decision (a sticky note
+      // on a scan must not stop the scan being read).
+      const notes = await withTimeout(annotationText(page), deadline.remaining, 'deadline').catch(() => '');
+      if (notes) text = text ? `${text}\n${notes}` : notes;
       if (!budget.add(removeCjkSpaces(tidyText(text)))) break;
     } catch (err) {
       if (err instanceof DeadlineError || deadline.passed) {
@@ -190,6 +199,19 @@ async function pageText(page: PDFPageProxy): Promise<string> {
     if (item.hasEOL) out += '\n';
   }
   return out;
+}
+
+/** Text of a page's annotations (sticky notes, free text, filled-in form fields); popups repeat their parent. */
+async function annotationText(page: PDFPageProxy): Promise<string> {
+  const annotations = (await page.getAnnotations()) as Array<{ subtype?: string; contentsObj?: { str?: string }; fieldValue?: unknown }>;
+  const out: string[] = [];
+  for (const a of annotations) {
+    if (a.subtype === 'Popup') continue;
+    const s = a.contentsObj?.str?.trim();
+    if (s) out.push(s);
+    if (a.subtype === 'Widget' && typeof a.fieldValue === 'string' && a.fieldValue.trim()) out.push(a.fieldValue.trim());
+  }
+  return out.join('\n');
 }
 
 const IMAGE_OPS = new Set<number>();

@@ -76,7 +76,7 @@ export class TextBudget {
   }
 }
 
-const STATUS_RANK: Record<DocStatus, number> = { ok: 0, partial: 1, unsupported: 2, too_large: 3, failed: 4 };
+const STATUS_RANK: Record<DocStatus, number> = { ok: 0, partial: 1, unsupported: 2, encrypted: 3, too_large: 4, failed: 5 };
 
 /** The worse of two statuses. */
 export function worseStatus(a: DocStatus, b: DocStatus): DocStatus {

@@ -1,0 +1,43 @@
+// The main language of a document: measured on 70 short texts (20 Japanese, 20 English, 20 mixed
+// Japanese/English whose main language is known, 10 in other languages: test/fixtures/language-samples.json,
+// written for this test), and on long mixed documents, which get the language most of their text is in.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { detectLanguage } from '../src/stages/language.ts';
+
+type Sample = { group: string; lang: string; text: string };
+const samples = JSON.parse(readFileSync(new URL('./fixtures/language-samples.json', import.meta.url), 'utf8')) as Sample[];
+
+test('short Japanese, English and mixed texts: at least 95 % right, and no group below 90 %', (t) => {
+  const byGroup = new Map<string, { ok: number; n: number; wrong: string[] }>();
+  for (const s of samples) {
+    const g = byGroup.get(s.group) ?? { ok: 0, n: 0, wrong: [] };
+    byGroup.set(s.group, g);
+    g.n++;
+    const got = detectLanguage(s.text);
+    if (got === s.lang) g.ok++;
+    else g.wrong.push(`${s.lang} -> ${got ?? 'none'}: ${s.text}`);
+  }
+  const total = [...byGroup.values()].reduce((a, g) => ({ ok: a.ok + g.ok, n: a.n + g.n }), { ok: 0, n: 0 });
+  t.diagnostic([...byGroup].map(([k, g]) => `${k} ${g.ok}/${g.n}${g.wrong.length ? ` (${g.wrong.join('; ')})` : ''}`).join('\n'));
+  assert.equal(samples.length, 70);
+  assert.ok(total.ok / total.n >= 0.95, `${total.ok}/${total.n}`);
+  for (const [k, g] of byGroup) assert.ok(g.ok / g.n >= 0.9, `${k}: ${g.ok}/${g.n}`);
+});
+
+test('a mixed document gets its main language', () => {
+  const ja = '当社は本年度の売上目標を達成するため、営業体制を見直します。各部門は来月末までに計画を提出してください。';
+  const en = 'The meeting notes below summarise the decisions taken by the board and the actions assigned to each team.';
+  // Mostly Japanese with an English paragraph, and the reverse.
+  assert.equal(detectLanguage([ja, ja, en, ja, ja, ja].join('\n')), 'ja');
+  assert.equal(detectLanguage([en, en, ja, en, en, en].join('\n')), 'en');
+  // A long document: the samples are spread over all of it, so a long English appendix after a Japanese body still loses.
+  assert.equal(detectLanguage(`${ja.repeat(60)}\n${en.repeat(20)}`), 'ja');
+});
+
+test('no language is claimed for text without enough letters', () => {
+  assert.equal(detectLanguage(''), undefined);
+  assert.equal(detectLanguage('12,345 67.8 %'), undefined);
+  assert.equal(detectLanguage('A1'), undefined);
+});
