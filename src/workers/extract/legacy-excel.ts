@@ -6,6 +6,7 @@
 import type { DocMetadata } from '../../types.ts';
 import { EncryptedDocumentError } from './encrypted.ts';
 import { decodeCodepage, openCompound, rootStream, summaryMetadata } from './ole2.ts';
+import { latin1, utf16 } from './ole2.ts';
 
 export type WorkbookText = { text: string; sheets: number; metadata?: DocMetadata; truncated: boolean };
 
@@ -340,16 +341,7 @@ function stripHeaderCodes(s: string): string {
   return s.replace(/&"[^"]*"/g, ' ').replace(/&\d+/g, ' ').replace(/&[LCRPNDTFAZGSUXYBIEKHO]/gi, ' ').replace(/&&/g, '&').trim();
 }
 
-function utf16(raw: Uint8Array): string {
-  return new TextDecoder('utf-16le').decode(raw.length % 2 ? raw.subarray(0, raw.length - 1) : raw);
-}
 
-function latin1(raw: Uint8Array): string {
-  // "Compressed" BIFF8 strings are UTF-16 with the zero high bytes dropped: Latin-1, not a code page.
-  let s = '';
-  for (let i = 0; i < raw.length; i++) s += String.fromCharCode(raw[i]!);
-  return s;
-}
 
 /** Collects lines up to a character budget; headers/footers/text boxes go after the cells. */
 class Output {

@@ -5,6 +5,7 @@
 import type { DocMetadata } from '../../types.ts';
 import { EncryptedDocumentError } from './encrypted.ts';
 import { openCompound, rootStream, summaryMetadata } from './ole2.ts';
+import { latin1, utf16 } from './ole2.ts';
 
 export type PresentationText = { text: string; slides: number; metadata?: DocMetadata; truncated: boolean };
 
@@ -85,12 +86,4 @@ function encrypted(metadata: DocMetadata | undefined): EncryptedDocumentError {
   return new EncryptedDocumentError('the presentation is password-protected', metadata ? { metadata } : {});
 }
 
-function utf16(raw: Uint8Array): string {
-  return new TextDecoder('utf-16le').decode(raw.length % 2 ? raw.subarray(0, raw.length - 1) : raw);
-}
 
-function latin1(raw: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < raw.length; i++) s += String.fromCharCode(raw[i]!);
-  return s;
-}

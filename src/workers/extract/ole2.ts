@@ -183,3 +183,15 @@ export function decodeCodepage(raw: Uint8Array, codepage: number): string {
     return new TextDecoder('windows-1252').decode(raw);
   }
 }
+
+/** UTF-16LE bytes as text (an odd last byte is dropped). */
+export function utf16(raw: Uint8Array): string {
+  return new TextDecoder('utf-16le').decode(raw.length % 2 ? raw.subarray(0, raw.length - 1) : raw);
+}
+
+/** "Compressed" 8-bit Office strings (BIFF8, PowerPoint TextBytesAtom): UTF-16 with the zero high bytes dropped, i.e. Latin-1. */
+export function latin1(raw: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < raw.length; i++) s += String.fromCharCode(raw[i]!);
+  return s;
+}
