@@ -188,10 +188,22 @@ export class WasmEngine implements OcrEngine {
     }
   }
 
-  /** One TessBaseAPI per language set, initialised once per module; the model files are removed from the in-memory FS after Init. */
+  /**
+   * A TessBaseAPI for the language set, initialised once per module (the model files are removed from
+   * the in-memory FS after Init). One recognition API at a time (plus OSD's): another language set
+   * (jpn+eng for a page eng+jpn reads poorly) replaces it, since each holds its own copy of the models
+   * (eng+jpn ~50 MB of heap) and the heap never shrinks; re-initialising costs ~0.1-0.3 s, on poor pages only.
+   */
   #api(loaded: Loaded, langs: string, oem: number): TessApi {
     const have = loaded.apis.get(langs);
     if (have) return have;
+    if (oem === OEM_LSTM_ONLY) {
+      for (const [key, api] of loaded.apis) {
+        if (key === 'osd') continue;
+        api.End();
+        loaded.apis.delete(key);
+      }
+    }
     const codes = langs.split('+');
     for (const code of codes) loaded.module.FS.writeFile(`/${code}.traineddata`, modelBytes(code, this.model));
     const api = new loaded.module.TessBaseAPI();
