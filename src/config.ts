@@ -2,6 +2,7 @@
 // variable), the environment read once, every bad value reported with its variable name, the value and
 // what is allowed. The rest of the code receives a typed Config of parsed values (no URL is parsed
 // twice) and holds no defaults of its own.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { ConfigError, redactUrl } from './errors.ts';
 
@@ -99,6 +100,17 @@ export type Config = {
     docTimeoutMs: number;
     pageTimeoutMs: number;
     maxPixels: number;
+    maxPageImageBytes: number;
+  };
+  memory: {
+    /** Process tree RSS the memory governor keeps the worker under, bytes. */
+    budgetBytes: number;
+    /** Where the budget came from: MEMORY_LIMIT_MB, the container's cgroup limit, or the default. */
+    source: 'MEMORY_LIMIT_MB' | 'cgroup' | 'default';
+    /** Shares of the budget: above soft no document is admitted to the pool; above hard the heaviest is ended. */
+    softShare: number;
+    hardShare: number;
+    sampleMs: number;
   };
   /** `serve`: the read-only search page and API. */
   serve: {
@@ -158,6 +170,12 @@ export const DEFAULTS = {
   DOC_TIMEOUT_MS: 300_000,
   PAGE_TIMEOUT_MS: 60_000,
   MAX_PIXELS: 100_000_000,
+  MAX_PAGE_IMAGE_BYTES: 96 * 1024 * 1024,
+  /** Without MEMORY_LIMIT_MB or a cgroup limit: the budget of a worker on a 2-vCPU, 4 GB t3.medium. */
+  MEMORY_LIMIT_MB: 500,
+  MEMORY_SOFT_PERCENT: 75,
+  MEMORY_HARD_PERCENT: 90,
+  MEMORY_SAMPLE_MS: 100,
   METRICS_PORT: 9464,
   LOG_LEVEL: 'info',
   SHUTDOWN_TIMEOUT_MS: 25_000,
@@ -308,6 +326,42 @@ export function resolvePoolSize(env: Env, cores = os.availableParallelism()): { 
 
 const OCR_LANG_RE = /^[a-z_]{3,10}(\+[a-z_]{3,10})*$/;
 
+const MiB = 1024 * 1024;
+/** Kept out of the budget under a cgroup limit: the kernel counts page cache and the runtime's own slack too. */
+const CGROUP_HEADROOM = { share: 0.1, minBytes: 64 * MiB };
+
+/** The container's memory limit: cgroup v2 memory.max, else v1 memory.limit_in_bytes; undefined when unlimited. */
+export function cgroupLimitBytes(read: (file: string) => string | undefined = readText): number | undefined {
+  const v2 = read('/sys/fs/cgroup/memory.max')?.trim();
+  if (v2 && v2 !== 'max' && /^\d+$/.test(v2)) return Number(v2);
+  const v1 = read('/sys/fs/cgroup/memory/memory.limit_in_bytes')?.trim();
+  // v1 says "unlimited" with a page-rounded 2^63.
+  if (v1 && /^\d+$/.test(v1) && Number(v1) < 2 ** 60) return Number(v1);
+  return undefined;
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function memoryConfig(env: Env, cgroupLimit: () => number | undefined = cgroupLimitBytes): Config['memory'] {
+  const soft = int(env, 'MEMORY_SOFT_PERCENT', DEFAULTS.MEMORY_SOFT_PERCENT, 10, 99);
+  const hard = int(env, 'MEMORY_HARD_PERCENT', DEFAULTS.MEMORY_HARD_PERCENT, 11, 100);
+  if (hard <= soft) throw new ConfigError('MEMORY_HARD_PERCENT', `must be above MEMORY_SOFT_PERCENT (${soft}), got ${hard}`);
+  const common = { softShare: soft / 100, hardShare: hard / 100, sampleMs: int(env, 'MEMORY_SAMPLE_MS', DEFAULTS.MEMORY_SAMPLE_MS, 10, 10_000) };
+  if (env.MEMORY_LIMIT_MB) return { ...common, budgetBytes: int(env, 'MEMORY_LIMIT_MB', DEFAULTS.MEMORY_LIMIT_MB, 128, 1_048_576) * MiB, source: 'MEMORY_LIMIT_MB' };
+  const limit = cgroupLimit();
+  if (limit !== undefined) {
+    const budget = Math.max(limit / 2, limit - Math.max(CGROUP_HEADROOM.minBytes, limit * CGROUP_HEADROOM.share));
+    return { ...common, budgetBytes: Math.floor(budget), source: 'cgroup' };
+  }
+  return { ...common, budgetBytes: DEFAULTS.MEMORY_LIMIT_MB * MiB, source: 'default' };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const pool = resolvePoolSize(env);
   const visibility = int(env, 'VISIBILITY_TIMEOUT_SECONDS', DEFAULTS.VISIBILITY_TIMEOUT_SECONDS, 10, 43_200);
@@ -383,6 +437,7 @@ export function loadConfig(env: Env = process.env): Config {
       docTimeoutMs: int(env, 'DOC_TIMEOUT_MS', DEFAULTS.DOC_TIMEOUT_MS, 100, 86_400_000),
       pageTimeoutMs: int(env, 'PAGE_TIMEOUT_MS', DEFAULTS.PAGE_TIMEOUT_MS, 100, 86_400_000),
       maxPixels: int(env, 'MAX_PIXELS', DEFAULTS.MAX_PIXELS, 1, 2 ** 40),
+      maxPageImageBytes: int(env, 'MAX_PAGE_IMAGE_BYTES', DEFAULTS.MAX_PAGE_IMAGE_BYTES, 1024 * 1024, 2 ** 40),
     },
     serve: {
       host: serveHost(env),
@@ -393,6 +448,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxUrlBytes: int(env, 'SERVE_MAX_URL_BYTES', DEFAULTS.SERVE_MAX_URL_BYTES, 512, 65_536),
       thumbnailLinkSeconds: int(env, 'SERVE_THUMBNAIL_LINK_SECONDS', DEFAULTS.SERVE_THUMBNAIL_LINK_SECONDS, 1, 604_800),
     },
+    memory: memoryConfig(env, cgroupLimitBytes),
     tmpDir: env.TMPDIR || os.tmpdir(),
     metricsPort: int(env, 'METRICS_PORT', DEFAULTS.METRICS_PORT, 0, 65_535),
     logLevel: oneOf(env, 'LOG_LEVEL', DEFAULTS.LOG_LEVEL, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),

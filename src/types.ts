@@ -133,6 +133,8 @@ export type ExtractLimits = {
   pageTimeoutMs: number;
   /** Pixel limit for decoded images (sharp limitInputPixels). */
   maxPixels: number;
+  /** Bytes (as RGBA) of decoded images, and separately of render canvases, one PDF page may hold; default MAX_PAGE_IMAGE_BYTES. */
+  maxPageImageBytes?: number;
 };
 
 /** Sent to the extract pool: only structured-clonable data. */
@@ -145,7 +147,12 @@ export type ExtractRequest = {
   limits: ExtractLimits;
   ocrLangs: string;
   wantThumbnail: boolean;
+  /** The pool thread posts a ThreadStarted here when it starts the document (the memory governor's map of who holds what). */
+  started?: import('node:worker_threads').MessagePort;
 };
+
+/** Which pool thread took a document. */
+export type ThreadStarted = { threadId: number };
 
 export type ExtractResult = {
   /** Detected type, e.g. application/pdf. */

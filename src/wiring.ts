@@ -17,6 +17,7 @@ import { FileBlobStore } from './adapters/file-blob-store.ts';
 import { createExtractor } from './pool/extract-pool.ts';
 import { IntakeBreaker } from './flow/intake-breaker.ts';
 import type { Task } from './flow/work.ts';
+import { MemoryGovernor } from './pool/memory-governor.ts';
 
 /** Where jobs come from: the SQS queue of S3 events (production), or files and folders on this machine. */
 export type WorkerInput =
@@ -48,6 +49,8 @@ export type BuiltWorker = {
   blobs: BlobStore;
   index: SearchIndex;
   extractor: Extractor;
+  /** Keeps the process tree under MEMORY_LIMIT_MB through the pool (none when the extractor was given). */
+  governor: MemoryGovernor | undefined;
   thumbnails: ThumbnailSink | undefined;
   /** Pauses intake while the index or S3 keeps failing (SQS input only). */
   breaker: IntakeBreaker<Task> | undefined;
@@ -84,7 +87,8 @@ export async function buildWorker(config: Config, overrides: WorkerOverrides = {
     overrides.thumbnails === null
       ? undefined
       : (overrides.thumbnails ?? (await openThumbnails(config, input.kind === 'files' ? overrides.localThumbnailDir : undefined)));
-  const extractor = overrides.extractor ?? createExtractor(config, telemetry, logger);
+  const governor = overrides.extractor ? undefined : new MemoryGovernor({ ...config.memory, telemetry, logger });
+  const extractor = overrides.extractor ?? createExtractor(config, telemetry, logger, governor);
   const options = pipelineOptions(config, { wantThumbnails: thumbnails !== undefined, ...overrides.pipeline });
   const breaker = overrides.breaker === null ? undefined : (overrides.breaker ?? (input.kind === 'sqs' ? intakeBreaker(config, telemetry, logger) : undefined));
   const pipeline = new Pipeline({ source, blobs, extractor, index, ...(thumbnails ? { thumbnails } : {}), ...(breaker ? { breaker } : {}), telemetry, logger }, options);
@@ -95,10 +99,11 @@ export async function buildWorker(config: Config, overrides: WorkerOverrides = {
     (closed ??= (async () => {
       await sourceToClose.close();
       await Promise.allSettled([extractor.close(), index.close()]);
+      governor?.stop();
       await pipeline.cleanup();
       destroyAws();
     })());
-  return { pipeline, source, blobs, index, extractor, thumbnails, breaker, telemetry, logger, options, close };
+  return { pipeline, source, blobs, index, extractor, governor, thumbnails, breaker, telemetry, logger, options, close };
 }
 
 /** The intake breaker of config.breaker, reporting its state changes as metrics. */

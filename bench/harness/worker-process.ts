@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   await index.init();
 
   const warm0 = performance.now();
-  const pool: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../../src/pool/extract-pool.ts')).createExtractor(config, telemetry);
+  // The real pool runs under the memory governor, as buildWorker wires it in production.
+  const governor = spec.extractor === 'noop' ? undefined : new (await import('../../src/pool/memory-governor.ts')).MemoryGovernor({ ...config.memory, telemetry, logger });
+  const pool: Extractor = spec.extractor === 'noop' ? new NoopExtractor() : (await import('../../src/pool/extract-pool.ts')).createExtractor(config, telemetry, logger, governor);
   await waitWarm(pool, 180_000);
   const extractor = new BusyGauge(pool, config.pool.size);
   const warmMs = performance.now() - warm0;
@@ -53,10 +55,12 @@ async function main(): Promise<void> {
   // The seed loop talks to SQS itself.
   const aws = createAwsClients(config);
 
-  let peakRss = process.memoryUsage.rss();
+  // The process and its children (native OCR), as the memory governor counts it.
+  const { processTreeRss } = await import('../../src/pool/memory-governor.ts');
+  let peakRss = processTreeRss();
   let measuring = false;
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    peakRss = Math.max(peakRss, processTreeRss());
     if (measuring) extractor.sample();
   }, spec.sampleMs);
 
@@ -113,7 +117,7 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   clearTimeout(deadline);
   clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  peakRss = Math.max(peakRss, processTreeRss());
   const result: WorkerResult = {
     mode: spec.mode,
     counts,

@@ -4,6 +4,8 @@
 // The extract pool: piscina threads that stay warm (min = max), each owning one OCR engine. A
 // per-document deadline is enforced from this side by aborting the task, which makes piscina
 // terminate the thread running it: a hung or crashed document costs its thread, never the process.
+import { MessageChannel } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
@@ -12,13 +14,15 @@ import type { Extractor, ExtractorStats } from '../types.ts';
 import { contentTypeOf, extensionOf } from '../workers/extract/detect.ts';
 import { RasterGate } from '../workers/raster-gate.ts';
 import { EXTRACT_WORKER_FILE } from '../workers/protocol.ts';
-import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskName, PoolTasks } from '../workers/protocol.ts';
+import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskName, PoolTasks, ThreadStarted } from '../workers/protocol.ts';
 import { DEFAULTS } from '../config.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { chooseOcrEngine } from '../workers/ocr/choice.ts';
 import type { OcrEngineChoice, OcrEngineSetting } from '../workers/ocr/choice.ts';
 import type { OcrModel } from '../workers/ocr/engine.ts';
 import { OcrSpawner } from '../workers/ocr/spawner.ts';
+import { processTreeRss } from './memory-governor.ts';
+import type { MemoryGovernor, Sheddable } from './memory-governor.ts';
 
 export type PoolOptions = {
   threads: number;
@@ -36,9 +40,41 @@ export type PoolOptions = {
   warmUp?: boolean;
   /** The worker module; tests point it at a misbehaving wrapper. */
   workerFile?: string;
+  /** Admits documents and ends the heaviest over the hard mark (see memory-governor.ts); none: no memory control. */
+  governor?: MemoryGovernor;
 };
 
+/** A document on a pool thread, as the memory governor sees it. */
+type Running = { name: string; startedAt: number; rssAtStart: number; threadId: number | undefined; end: () => void };
+
+/** A document whose thread the governor ended: retried once in lean mode. */
+const ENDED_FOR_MEMORY = Symbol('ended for memory');
+
+/**
+ * Lean mode, for the one retry of a document whose thread was ended over the hard mark. It runs alone
+ * (see #admit), without a thumbnail, with strict caps on what may be decoded: images up to 16 MP and
+ * 40 MB of decoded images (and of canvases) per PDF page. OCR still runs: alone, an ordinary scan fits;
+ * what crossed the mark by its own weight crosses again and is indexed by name.
+ */
+export const LEAN = { maxPixels: 16_000_000, maxPageImageBytes: 40 * 1024 * 1024 } as const;
+
+export function leanRequest(req: ExtractRequest): ExtractRequest {
+  return {
+    ...req,
+    wantThumbnail: false,
+    limits: { ...req.limits, maxPixels: Math.min(req.limits.maxPixels, LEAN.maxPixels), maxPageImageBytes: Math.min(req.limits.maxPageImageBytes ?? Infinity, LEAN.maxPageImageBytes) },
+  };
+}
+
+/** A lean result says how it was made. */
+function leanResult(r: ExtractResult): ExtractResult {
+  const note = `memory: read again alone in lean mode (no thumbnail, images up to ${LEAN.maxPixels / 1e6} MP and ${LEAN.maxPageImageBytes / 1024 / 1024} MB per page) after its extraction crossed the memory hard mark`;
+  return { ...r, error: r.error ? `${note}; ${r.error}` : note };
+}
+
 const DEFAULT_GRACE_MS = 5_000;
+/** A thread busy in native code may not answer for its heap: then it weighs 0 (the longest-running goes). */
+const HEAP_STATS_TIMEOUT_MS = 250;
 const WARM_UP_ROUNDS = 3;
 /**
  * A pool thread's JS heap (old generation). pdf.js on ordinary documents stays far below; a hostile
@@ -49,16 +85,26 @@ export const THREAD_HEAP_MB = 128;
 /** Young generation per thread: V8's default (48 MB at this heap size) is memory the budget cannot spare. */
 const THREAD_YOUNG_MB = 16;
 
-export class PoolExtractor implements Extractor {
+export class PoolExtractor implements Extractor, Sheddable {
   readonly #pool: Piscina;
   readonly #gate = RasterGate.buffer();
-  readonly #opts: Required<Omit<PoolOptions, 'telemetry' | 'ocrEngine' | 'ocrModel'>> & { telemetry: Telemetry };
+  readonly #opts: Required<Omit<PoolOptions, 'telemetry' | 'ocrEngine' | 'ocrModel' | 'governor'>> & { telemetry: Telemetry; governor?: MemoryGovernor };
   /** The OCR engine every thread runs, and why. */
   readonly ocr: OcrEngineChoice;
   /** Runs the native engine's child processes for the pool threads (absent for wasm). */
   readonly #spawner: OcrSpawner | undefined;
   /** Documents wait here, not in piscina, so a deadline only starts when a thread is free for it. */
   readonly #waiting: Array<() => void> = [];
+  /** Documents on a thread now. */
+  readonly #active = new Set<Running>();
+  /** Lean retries waiting to run alone: nothing new starts meanwhile. */
+  #leanWaiting = 0;
+  /** Woken when a document ends or memory falls under the soft mark: admission looks again. */
+  #admissionWaiters: Array<() => void> = [];
+  /** Threads that have run a document since they started: an idle one may hold caches and an OCR engine. */
+  readonly #usedThreads = new Set<number>();
+  /** An idle thread is being ended: nothing starts until it is gone (it must not be handed a document). */
+  #recycling = false;
   #running = 0;
   #completed = 0;
   #warm = false;
@@ -114,27 +160,158 @@ export class PoolExtractor implements Extractor {
     });
     this.ready = this.#opts.warmUp ? this.#warmUp() : Promise.resolve().then(() => void (this.#warm = true));
     this.ready.catch(() => {});
+    opts.governor?.onResume(() => this.#wakeAdmission());
+    opts.governor?.start(this);
   }
 
   async extract(req: ExtractRequest, signal?: AbortSignal): Promise<ExtractResult> {
     if (this.#closed) throw new Error('extract pool is closed');
+    const first = await this.#attempt(req, signal);
+    if (first !== ENDED_FOR_MEMORY) return first;
+    const governor = this.#opts.governor!;
+    governor.record('lean_retry', req.name, `retried once, alone, in lean mode (no thumbnail, images up to ${LEAN.maxPixels / 1e6} MP)`);
+    const second = await this.#attempt(leanRequest(req), signal, true);
+    if (second !== ENDED_FOR_MEMORY) return leanResult(second);
+    const error = `memory: its extraction crossed the memory budget's hard mark (${Math.round(governor.hardBytes / 1024 / 1024)} MB of ${Math.round(governor.budgetBytes / 1024 / 1024)} MB) twice, the second time in lean mode; indexed by name only`;
+    governor.record('gave_up', req.name, 'lean mode crossed the hard mark too: indexed by name as too_large');
+    return { ...failed(req, error), status: 'too_large' };
+  }
+
+  /**
+   * One run on a pool thread: the result, or ENDED_FOR_MEMORY when the governor ended its thread.
+   * `alone`: a lean retry, which starts only once nothing else runs, so if it crosses the hard mark
+   * again it is the cause.
+   */
+  async #attempt(req: ExtractRequest, signal?: AbortSignal, alone = false): Promise<ExtractResult | typeof ENDED_FOR_MEMORY> {
     const queuedAt = performance.now();
     await this.#slot(signal);
+    const memory = new AbortController();
+    let running: Running;
+    try {
+      running = await this.#admit(req.name, alone, () => memory.abort(ENDED_FOR_MEMORY), signal);
+    } catch (err) {
+      this.#release();
+      throw err;
+    }
     const startedAt = performance.now();
     const budgetMs = req.limits.docTimeoutMs + this.#opts.deadlineGraceMs;
     const deadline = AbortSignal.timeout(budgetMs);
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (m: ThreadStarted) => {
+      running.threadId = m.threadId;
+      this.#usedThreads.add(m.threadId);
+    });
     try {
-      return await this.#run('default', req, signal ? AbortSignal.any([signal, deadline]) : deadline);
+      const stop = AbortSignal.any(signal ? [signal, deadline, memory.signal] : [deadline, memory.signal]);
+      return await this.#run('default', { ...req, started: port2 }, stop, [port2]);
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
+      if (memory.signal.aborted) return ENDED_FOR_MEMORY;
       if (deadline.aborted) {
         return failed(req, `document deadline of ${req.limits.docTimeoutMs} ms exceeded; its extract thread was stopped`);
       }
       return failed(req, `extract thread crashed: ${(err as Error)?.message ?? String(err)}`);
     } finally {
+      port1.close();
+      this.#active.delete(running);
       this.#completed++;
       this.#opts.telemetry.poolTask((startedAt - queuedAt) / 1000, (performance.now() - startedAt) / 1000);
       this.#release();
+      this.#wakeAdmission();
+    }
+  }
+
+  /**
+   * Waits until the document may start and counts it as running (in the same turn, so two waiters
+   * cannot both see an empty pool). Over the soft mark only a document with nothing else running
+   * starts; a lean retry waits until nothing else runs, and holds back new documents meanwhile.
+   * `end` is how the governor stops it: aborting a running task makes piscina terminate its thread.
+   */
+  async #admit(name: string, alone: boolean, end: () => void, signal?: AbortSignal): Promise<Running> {
+    const governor = this.#opts.governor;
+    if (alone) this.#leanWaiting++;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const idle = this.#active.size === 0;
+        const may = !this.#recycling && (alone ? idle : this.#leanWaiting === 0 && (idle || !governor?.paused));
+        if (may) {
+          const running: Running = { name, startedAt: Date.now(), rssAtStart: governor?.rssBytes ?? 0, threadId: undefined, end };
+          this.#active.add(running);
+          return running;
+        }
+        if (!alone && this.#leanWaiting === 0) governor?.notePaused(name);
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            signal?.removeEventListener('abort', wake);
+            resolve();
+          };
+          signal?.addEventListener('abort', wake, { once: true });
+          this.#admissionWaiters.push(wake);
+        });
+      }
+    } finally {
+      if (alone) this.#leanWaiting--;
+    }
+  }
+
+  #wakeAdmission(): void {
+    for (const wake of this.#admissionWaiters.splice(0)) wake();
+  }
+
+  /**
+   * What to end over the hard mark: first an idle thread that has worked (it keeps caches, heap and
+   * an OCR engine; ending it loses no document), else, of the running documents that grew memory,
+   * the one whose thread holds the most: V8 heap, the array buffers it owns (decoded images, file
+   * bytes) and the processes it started.
+   */
+  async heaviest(minGrowthBytes: number): Promise<{ name: string; end(): void } | undefined> {
+    const all = [...this.#active];
+    const idle = this.#idleUsedThread(all);
+    if (idle) return { name: `(idle pool thread ${idle.threadId})`, end: () => this.#recycle(idle) };
+    const rss = this.#opts.governor?.rssBytes ?? 0;
+    const tasks = all.filter((t) => rss - t.rssAtStart > minGrowthBytes);
+    if (tasks.length === 0) return undefined;
+    const weights = await Promise.all(tasks.map(async (t) => (await this.#threadBytes(t.threadId)) + this.#childrenBytes(t.threadId)));
+    let best = 0;
+    for (let i = 1; i < tasks.length; i++) {
+      // Equal (unknown) weights: the document that has run longest.
+      if (weights[i]! > weights[best]! || (weights[i] === weights[best] && tasks[i]!.startedAt < tasks[best]!.startedAt)) best = i;
+    }
+    return { name: tasks[best]!.name, end: tasks[best]!.end };
+  }
+
+  /** Resident bytes of the OCR processes run for a thread (the main thread spawns them on its behalf). */
+  #childrenBytes(threadId: number | undefined): number {
+    if (threadId === undefined || !this.#spawner) return 0;
+    return this.#spawner.pidsOfThread(threadId).reduce((n, pid) => n + processTreeRss(pid), 0);
+  }
+
+  /** An idle thread that has worked; none while a starting document has not yet said which thread it got. */
+  #idleUsedThread(tasks: Running[]): Worker | undefined {
+    if (this.#recycling || tasks.some((t) => t.threadId === undefined)) return undefined;
+    const busy = new Set(tasks.map((t) => t.threadId));
+    return this.#pool.threads.find((t) => this.#usedThreads.has(t.threadId) && !busy.has(t.threadId));
+  }
+
+  #recycle(thread: Worker): void {
+    this.#recycling = true;
+    this.#usedThreads.delete(thread.threadId);
+    // piscina sees the exit and starts a fresh thread (minThreads).
+    void thread.terminate().finally(() => {
+      this.#recycling = false;
+      this.#wakeAdmission();
+    });
+  }
+
+  async #threadBytes(threadId: number | undefined): Promise<number> {
+    const thread = this.#pool.threads.find((t) => t.threadId === threadId);
+    if (!thread) return 0;
+    try {
+      const stats = await Promise.race([thread.getHeapStatistics(), new Promise<never>((_, reject) => setTimeout(reject, HEAP_STATS_TIMEOUT_MS).unref())]);
+      return stats.used_heap_size + stats.external_memory;
+    } catch {
+      return 0;
     }
   }
 
@@ -156,14 +333,10 @@ export class PoolExtractor implements Extractor {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#opts.governor?.stop();
     await this.ready.catch(() => {});
     await this.#pool.destroy();
     this.#spawner?.release();
-  }
-
-  /** One task of the contract in src/workers/protocol.ts (piscina itself cannot type a task by name). */
-  #run<K extends PoolTaskName>(name: K, task: PoolTasks[K]['task'], signal?: AbortSignal): Promise<PoolTasks[K]['result']> {
-    return this.#pool.run(task, { name, ...(signal ? { signal } : {}) }) as Promise<PoolTasks[K]['result']>;
   }
 
   async #slot(signal?: AbortSignal): Promise<void> {
@@ -194,6 +367,11 @@ export class PoolExtractor implements Extractor {
     else this.#running--;
   }
 
+  /** One task of the contract in src/workers/protocol.ts (piscina itself cannot type a task by name). */
+  #run<K extends PoolTaskName>(name: K, task: PoolTasks[K]['task'], signal?: AbortSignal, transferList?: unknown[]): Promise<PoolTasks[K]['result']> {
+    return this.#pool.run(task, { name, ...(signal ? { signal } : {}), ...(transferList ? { transferList: transferList as never } : {}) }) as Promise<PoolTasks[K]['result']>;
+  }
+
   /** Runs a warm-up on every thread: each loads its language data once, before the first document. */
   async #warmUp(): Promise<void> {
     const seen = new Set<number>();
@@ -222,8 +400,8 @@ function failed(req: ExtractRequest, error: string): ExtractResult {
   };
 }
 
-/** The pool the service runs with, sized and bounded by the configuration; says once which OCR engine it runs. */
-export function createExtractor(config: Config, telemetry: Telemetry, logger?: Logger): PoolExtractor {
+/** The pool the service runs with, sized and bounded by the configuration (under the memory governor when given one); says once which OCR engine it runs. */
+export function createExtractor(config: Config, telemetry: Telemetry, logger?: Logger, governor?: MemoryGovernor): PoolExtractor {
   const pool = new PoolExtractor({
     threads: config.pool.size,
     ocrLangs: config.pool.ocrLangs,
@@ -232,6 +410,7 @@ export function createExtractor(config: Config, telemetry: Telemetry, logger?: L
     ocrEngine: config.pool.ocrEngine,
     ocrModel: config.pool.ocrModel,
     telemetry,
+    ...(governor ? { governor } : {}),
   });
   telemetry.ocrEngine(pool.ocr);
   logger?.info({ ocrEngine: pool.ocr.kind, ocrModel: pool.ocr.model, reason: pool.ocr.reason }, 'OCR engine chosen');

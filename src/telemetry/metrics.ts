@@ -2,7 +2,7 @@
 // kept, so the hot path (stageItem and friends) never builds a label object or a new series; gauges
 // that mirror live state (queue depth, leases, pool) read their sources only when scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StageName, StageOutcome, Telemetry } from './telemetry.ts';
+import { GOVERNOR_ACTIONS, type GovernorAction, type StageName, type StageOutcome, type Telemetry } from './telemetry.ts';
 import { DOC_STATUSES, type DocStatus } from '../types.ts';
 
 export const STAGE_NAMES = ['receive', 'download', 'extract', 'index', 'delete'] as const satisfies readonly StageName[];
@@ -68,6 +68,8 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #itemRetries: Counter;
   readonly #breakerOpen: Gauge;
   readonly #breakerChanges: Counter;
+  readonly #memoryActions: Record<GovernorAction, Inc>;
+  #memory: (() => { budgetBytes: number; rssBytes: number }) | undefined;
 
   readonly #queues = new Map<string, QueueSource>();
   #leases: (() => { count: number; oldestAgeSeconds: number }) | undefined;
@@ -157,16 +159,20 @@ export class PrometheusTelemetry implements Telemetry {
     });
 
     const self = this;
-    const poolGauge = (name: string, help: string, pick: (p: { threads: number; queueSize: number; utilization: number }) => number) =>
+    /** A gauge read at scrape time from a source registered later (watchPool, watchLeases, watchMemory). */
+    const scrapedGauge = <T>(source: () => (() => T) | undefined, name: string, help: string, pick: (v: T) => number) =>
       new Gauge({
         name,
         help,
         registers,
         collect() {
-          const v = self.#pool && safeRead(self.#pool);
+          const read = source();
+          const v = read && safeRead(read);
           if (v) this.set(pick(v));
         },
       });
+    type PoolStats = { threads: number; queueSize: number; utilization: number };
+    const poolGauge = (name: string, help: string, pick: (p: PoolStats) => number) => scrapedGauge(() => self.#pool, name, help, pick);
     poolGauge('filesearch_pool_utilization', 'Share of the extract pool threads\' time spent running tasks (piscina utilization, 0..1).', (p) => p.utilization);
     poolGauge('filesearch_pool_queue_size', 'Tasks waiting for a free extract pool thread.', (p) => p.queueSize);
     poolGauge('filesearch_pool_threads', 'Threads in the extract pool.', (p) => p.threads);
@@ -183,16 +189,7 @@ export class PrometheusTelemetry implements Telemetry {
       registers,
     });
 
-    const leaseGauge = (name: string, help: string, pick: (l: { count: number; oldestAgeSeconds: number }) => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          const v = self.#leases && safeRead(self.#leases);
-          if (v) this.set(pick(v));
-        },
-      });
+    const leaseGauge = (name: string, help: string, pick: (l: { count: number; oldestAgeSeconds: number }) => number) => scrapedGauge(() => self.#leases, name, help, pick);
     leaseGauge('filesearch_messages_in_flight', 'Messages received and not yet deleted or released (leases held).', (l) => l.count);
     leaseGauge('filesearch_oldest_message_age_seconds', 'Age of the oldest message still held, seconds.', (l) => l.oldestAgeSeconds);
 
@@ -210,6 +207,16 @@ export class PrometheusTelemetry implements Telemetry {
     this.#withoutText = counter('filesearch_documents_without_text_total', 'Documents extracted ok with no text that are neither images nor scans.');
     this.#bulk = labelledCounter('filesearch_bulk_requests_total', 'Bulk requests to the index, by outcome.', 'outcome', BULK_OUTCOMES);
     this.#itemRetries = counter('filesearch_index_item_retries_total', 'Documents re-sent to the index after a per-item rejection (429).');
+
+    const memoryGauge = (name: string, help: string, pick: (m: { budgetBytes: number; rssBytes: number }) => number) => scrapedGauge(() => self.#memory, name, help, pick);
+    memoryGauge('filesearch_memory_budget_bytes', 'Resident memory budget of the process and its children (MEMORY_LIMIT_MB, or the cgroup limit less headroom).', (m) => m.budgetBytes);
+    memoryGauge('filesearch_memory_rss_bytes', 'Resident memory of the process and its children at the memory governor\'s last sample.', (m) => m.rssBytes);
+    this.#memoryActions = labelledCounter(
+      'filesearch_memory_governor_actions_total',
+      'Memory governor actions: paused (admission stopped over the soft mark), thread_ended (over the hard mark), lean_retry, gave_up (indexed by name as too_large).',
+      'action',
+      GOVERNOR_ACTIONS,
+    );
 
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   }
@@ -306,5 +313,13 @@ export class PrometheusTelemetry implements Telemetry {
   intakeBreaker(dependency: 'index' | 'blobs', open: boolean): void {
     this.#breakerOpen.set({ dependency }, open ? 1 : 0);
     this.#breakerChanges.inc({ dependency, state: open ? 'open' : 'closed' });
+  }
+
+  watchMemory(read: () => { budgetBytes: number; rssBytes: number }): void {
+    this.#memory = read;
+  }
+
+  memoryAction(action: GovernorAction): void {
+    this.#memoryActions[action].inc();
   }
 }

@@ -8,6 +8,9 @@
 import type { DocStatus } from '../types.ts';
 
 export type StageName = 'receive' | 'download' | 'extract' | 'index' | 'delete';
+/** What the memory governor did (src/pool/memory-governor.ts). */
+export const GOVERNOR_ACTIONS = ['paused', 'thread_ended', 'lean_retry', 'gave_up'] as const;
+export type GovernorAction = (typeof GOVERNOR_ACTIONS)[number];
 export type StageOutcome = 'ok' | 'retry' | 'failed' | 'skipped';
 
 export interface Telemetry {
@@ -36,6 +39,9 @@ export interface Telemetry {
   indexItemRetries(n: number): void;
   /** The intake breaker opened or closed because of this dependency. */
   intakeBreaker(dependency: 'index' | 'blobs', open: boolean): void;
+  /** Registers the memory governor's budget and last sample (process tree RSS), bytes. */
+  watchMemory(read: () => { budgetBytes: number; rssBytes: number }): void;
+  memoryAction(action: GovernorAction): void;
 }
 
 /** Telemetry that records nothing: the default for tests and the CLI. */
@@ -43,7 +49,7 @@ export const noTelemetry: Telemetry = {
   stageItem() {}, watchQueue() {}, watchLeases() {}, watchPool() {}, poolTask() {}, emptyReceive() {},
   messagesReceived() {}, heartbeatExtended() {}, heartbeatFailed() {}, messagesDeleted() {}, deleteFailed() {},
   messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, ocrEngine() {}, documentStatus() {}, documentWithoutText() {}, bulkRequest() {},
-  indexItemRetries() {}, intakeBreaker() {},
+  indexItemRetries() {}, intakeBreaker() {}, watchMemory() {}, memoryAction() {},
 };
 
 /**

@@ -5,7 +5,7 @@
 // says what happened. Each pool thread owns one OCR engine (native: one tesseract child at a time;
 // wasm: tesseract's WASM core in this thread), built on its first OCR page; big decoded rasters pass
 // one at a time through a gate shared by all pool threads.
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { DEFAULTS } from '../config.ts';
 import { CONTAINER_KINDS, extractContainer } from './extract/containers.ts';
@@ -23,7 +23,7 @@ import { openGate, RasterGate } from './raster-gate.ts';
 import type { Gate } from './raster-gate.ts';
 import { Deadline, truncate } from './extract/result.ts';
 import type { ExtractLimits } from '../types.ts';
-import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskHandler, WarmUpResult } from './protocol.ts';
+import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskHandler, ThreadStarted, WarmUpResult } from './protocol.ts';
 
 // Pool threads are the parallelism: libvips needs no thread pool of its own nor an operation cache
 // (each image is decoded once); both cost memory that the 500 MB budget cannot spare.
@@ -60,6 +60,9 @@ function ocrRunner(langs: string, maxPixels: number): OcrRunner {
 }
 
 export default async function extract(req: ExtractRequest): Promise<ExtractResult> {
+  // The pool's memory governor maps documents to threads (to weigh and end the heaviest).
+  req.started?.postMessage({ threadId } satisfies ThreadStarted);
+  req.started?.close();
   return extractAt(req, 0);
 }
 

@@ -2,10 +2,10 @@
 // (src/workers/extract-worker.ts): what piscina carries each way, declared once and imported by both
 // sides. The main side never imports the thread entry; it finds it by EXTRACT_WORKER_FILE.
 import { fileURLToPath } from 'node:url';
-import type { ExtractRequest, ExtractResult } from '../types.ts';
+import type { ExtractRequest, ExtractResult, ThreadStarted } from '../types.ts';
 import type { OcrEngineSpec } from './ocr/engine.ts';
 
-export type { ExtractRequest, ExtractResult };
+export type { ExtractRequest, ExtractResult, ThreadStarted };
 
 /** The thread entry module, loaded by piscina inside each pool thread. */
 export const EXTRACT_WORKER_FILE = fileURLToPath(new URL('./extract-worker.ts', import.meta.url));

@@ -45,3 +45,47 @@ export function hugeStreamPdf(): Buffer {
     pdfStream(deflateSync(ops, { level: 9 }), '/Filter /FlateDecode'),
   ]);
 }
+
+/**
+ * One page whose only image is 2 x 2 pixels but carries a soft mask (/SMask) that is a 1-bit
+ * 34 862 x 4 332 image (151 megapixels, ~20 KB deflated). pdf.js checks maxImageSize against the
+ * image alone and then decodes both at the mask's size: 600 MB of RGBA for a 58 KB file.
+ */
+export function softMaskBombPdf(mask = { width: 34_862, height: 4_332 }): Buffer {
+  const rowBytes = (mask.width + 7) >> 3;
+  const bits = deflateSync(Buffer.alloc(rowBytes * mask.height, 0x55), { level: 9 });
+  return makePdf([
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>',
+    pdfStream(Buffer.from('q 612 0 0 792 0 0 cm /Im0 Do Q')),
+    pdfStream(Buffer.from([0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 0]), '/Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceRGB /BitsPerComponent 8 /SMask 6 0 R'),
+    pdfStream(bits, `/Type /XObject /Subtype /Image /Width ${mask.width} /Height ${mask.height} /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /FlateDecode`),
+  ]);
+}
+
+/**
+ * One page (no text layer, one small image, so it is rendered for OCR) drawing `depth` transparency
+ * groups nested in each other, each painted through a luminosity soft mask that is itself a group.
+ * A renderer keeps a page-sized scratch canvas per open group and per soft mask: depth x page area.
+ */
+export function nestedSoftMaskPdf(depth = 40, page = { width: 612, height: 792 }): Buffer {
+  const { width: w, height: h } = page;
+  // Objects: 1 catalog, 2 pages, 3 page, 4 content, 5 image, then per level i: group form, mask form.
+  const group = (i: number) => 6 + 2 * i;
+  const mask = (i: number) => 7 + 2 * i;
+  const bodies: Array<string | Buffer> = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${w} ${h}] /Group << /S /Transparency /CS /DeviceRGB >> /Resources << /XObject << /Im0 5 0 R /G0 ${group(0)} 0 R >> >> /Contents 4 0 R >>`,
+    pdfStream(Buffer.from(`q 40 0 0 40 10 10 cm /Im0 Do Q /G0 Do`)),
+    pdfStream(Buffer.from([0, 128, 255, 64]), '/Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8'),
+  ];
+  for (let i = 0; i < depth; i++) {
+    const inner = i + 1 < depth ? `/G${i + 1} Do ` : '';
+    const resources = `/ExtGState << /GS0 << /SMask << /Type /Mask /S /Luminosity /G ${mask(i)} 0 R >> /ca 0.9 >> >>${inner ? ` /XObject << /G${i + 1} ${group(i + 1)} 0 R >>` : ''}`;
+    bodies.push(pdfStream(Buffer.from(`q /GS0 gs 0.${i % 10} 0.5 0.5 rg ${i} ${i} ${w - 2 * i} ${h - 2 * i} re f ${inner}Q`), `/Type /XObject /Subtype /Form /BBox [0 0 ${w} ${h}] /Group << /S /Transparency /CS /DeviceRGB /I true >> /Resources << ${resources} >>`));
+    bodies.push(pdfStream(Buffer.from(`0.8 g 0 0 ${w} ${h} re f`), `/Type /XObject /Subtype /Form /BBox [0 0 ${w} ${h}] /Group << /S /Transparency /CS /DeviceGray >>`));
+  }
+  return makePdf(bodies);
+}

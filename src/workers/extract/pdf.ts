@@ -12,6 +12,7 @@ import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, Text
 import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/prepare.ts';
 import { THUMBNAIL_WIDTH, thumbnailFromRaw } from './thumbnail.ts';
 import { pdfMetadata } from './pdf-metadata.ts';
+import { budgetedCanvasFactory, describeImageLeftOut, installPdfjsLimits, onImageLeftOut } from './pdfjs-limits.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -41,6 +42,7 @@ type PDFPageProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFPageProxy;
 
 let pdfjsLoaded: Promise<PdfJs> | undefined;
 function pdfjs(): Promise<PdfJs> {
+  installPdfjsLimits();
   pdfjsLoaded ??= import('pdfjs-dist/legacy/build/pdf.mjs');
   return pdfjsLoaded;
 }
@@ -57,6 +59,8 @@ export async function extractPdf(
   opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner; wantThumbnail: boolean },
 ): Promise<PdfResult> {
   const { limits, deadline } = opts;
+  // Absent (a caller without a Config): no per-page cap beyond maxPixels per image.
+  const maxPageImageBytes = limits.maxPageImageBytes ?? Infinity;
   const lib = await pdfjs();
   // No copy: pdf.js takes ownership of (transfers) the file's own buffer.
   const buf = await readFile(file);
@@ -66,6 +70,9 @@ export async function extractPdf(
     ...pdfjsAssets(),
     // An image bigger than a page OCR would read is not decoded at all (a pixel bomb inside a PDF).
     maxImageSize: limits.maxPixels,
+    // Decoded image bytes per page (see pdfjs-limits.ts: pdf.js's own use needs OffscreenCanvas).
+    canvasMaxAreaInBytes: Number.isFinite(maxPageImageBytes) ? maxPageImageBytes : -1,
+    CanvasFactory: budgetedCanvasFactory(maxPageImageBytes),
     cMapPacked: true,
     useSystemFonts: false,
     disableFontFace: true,
@@ -74,16 +81,19 @@ export async function extractPdf(
     verbosity: 0,
   });
   let doc: PDFDocumentProxy | undefined;
+  const problems = new Problems();
+  const stopListening = onImageLeftOut((img) => problems.add(describeImageLeftOut(img, { maxPixels: limits.maxPixels, maxPageImageBytes })));
   try {
     doc = await withTimeout(task.promise, deadline.remaining, 'document deadline reached while opening the PDF');
     const metadata = await withTimeout(pdfMetadata(doc), deadline.remaining, 'deadline').catch(() => undefined);
-    const result = await readPages(doc, opts);
+    const result = await readPages(doc, opts, problems);
     return metadata ? { ...result, metadata } : result;
   } catch (err) {
     // Without the user password pdf.js cannot decrypt anything, the Info dictionary included.
     const status = (err as { name?: string })?.name === 'PasswordException' ? 'encrypted' : 'failed';
     return { text: '', truncated: false, pages: doc?.numPages ?? 0, ocrPages: 0, status, error: describePdfError(err, limits) };
   } finally {
+    stopListening();
     await (doc ? doc.destroy() : task.destroy()).catch(() => {});
   }
 }
@@ -99,10 +109,10 @@ function describePdfError(err: unknown, limits: ExtractLimits): string {
 async function readPages(
   doc: PDFDocumentProxy,
   opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner; wantThumbnail: boolean },
+  problems: Problems,
 ): Promise<PdfResult> {
   const { limits, deadline } = opts;
   const budget = new TextBudget(limits.maxChars);
-  const problems = new Problems();
   let ocrPages = 0;
   let skippedOcr = 0;
   let thumbnail: Uint8Array | undefined;

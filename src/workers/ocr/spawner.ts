@@ -85,6 +85,11 @@ export class OcrSpawner {
     return [...this.#children.values()].flatMap((c) => (c.child.pid ? [c.child.pid] : []));
   }
 
+  /** Children running now for one pool thread (the memory governor weighs its document by them). */
+  pidsOfThread(thread: number): number[] {
+    return [...this.#children.values()].flatMap((c) => (c.thread === thread && c.child.pid ? [c.child.pid] : []));
+  }
+
   /** Pool threads ended: kills the children of every thread not in `alive` (nobody waits for them). */
   killOrphans(alive: number[]): void {
     for (const c of this.#children.values()) if (!alive.includes(c.thread)) c.child.kill('SIGKILL');

@@ -1,0 +1,241 @@
+// The memory governor: the one owner of the memory budget. It samples the resident memory of this
+// process and of every process it started (an OCR engine may run as child processes), and acts on
+// two marks:
+//   soft (MEMORY_SOFT_PERCENT of the budget): the extract pool admits no new document (it still does
+//     when nothing runs: waiting could not free anything); the bounded queues behind it fill and
+//     receive stops taking messages.
+//   hard (MEMORY_HARD_PERCENT): the pool thread holding the heaviest document is ended (piscina
+//     replaces it); the pool retries that document once, alone and in lean mode, then indexes it by
+//     name as too_large. The pool decides admission and retries; the governor measures and logs.
+// Decoded images, canvases and WASM heaps live outside the V8 heap, so only the RSS tells the truth.
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Logger } from '../telemetry/log.ts';
+import type { GovernorAction, Telemetry } from '../telemetry/telemetry.ts';
+
+/** What the governor can shed: the pool's threads and the documents on them. */
+export interface Sheddable {
+  /**
+   * What to end now, or undefined. A running document is a candidate only if memory rose by more than
+   * `minGrowthBytes` since it started (`rssAtStart` is the governor's `rssBytes` then): one that started
+   * over the mark and has not grown it is not the cause (memory of an ended thread is not always
+   * given back to the system at once).
+   */
+  heaviest(minGrowthBytes: number): Promise<{ name: string; end(): void } | undefined>;
+}
+
+export type GovernorOptions = {
+  budgetBytes: number;
+  softShare: number;
+  hardShare: number;
+  sampleMs: number;
+  telemetry: Telemetry;
+  logger: Logger;
+  /** Resident bytes of the process tree; tests pass their own. */
+  sample?: () => number;
+};
+
+const MiB = 1024 * 1024;
+/** After ending a thread, wait this long for its memory to be given back before ending another... */
+const SETTLE_MS = 1_000;
+/** ...unless memory keeps rising meanwhile by this share of the budget (another document is growing). */
+const STILL_RISING_SHARE = 0.02;
+/** A document is blamed only for growth: memory rose by this share of the budget since it started. */
+const MIN_GROWTH_SHARE = 0.05;
+
+export class MemoryGovernor {
+  readonly budgetBytes: number;
+  readonly softBytes: number;
+  readonly hardBytes: number;
+  readonly #opts: GovernorOptions;
+  readonly #sample: () => number;
+  #target: Sheddable | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #rss = 0;
+  #peak = 0;
+  #paused = false;
+  #pauseLogged = false;
+  #shedding = false;
+  #settleUntil = 0;
+  #rssAtLastEnd = 0;
+  readonly #resumeListeners: Array<() => void> = [];
+
+  constructor(opts: GovernorOptions) {
+    if (!(opts.budgetBytes > 0)) throw new RangeError(`memory budget must be > 0 bytes, got ${opts.budgetBytes}`);
+    if (!(opts.softShare > 0 && opts.softShare < opts.hardShare && opts.hardShare <= 1)) {
+      throw new RangeError(`memory marks must be 0 < soft < hard <= 1, got soft ${opts.softShare}, hard ${opts.hardShare}`);
+    }
+    this.#opts = opts;
+    this.budgetBytes = opts.budgetBytes;
+    this.softBytes = Math.floor(opts.budgetBytes * opts.softShare);
+    this.hardBytes = Math.floor(opts.budgetBytes * opts.hardShare);
+    this.#sample = opts.sample ?? processTreeRss;
+    opts.telemetry.watchMemory(() => ({ budgetBytes: this.budgetBytes, rssBytes: this.#rss }));
+  }
+
+  /** Starts sampling; `target` is what the hard mark ends. */
+  start(target: Sheddable): void {
+    this.#target = target;
+    if (this.#timer) return;
+    this.check();
+    this.#timer = setInterval(() => this.check(), this.#opts.sampleMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#setPaused(false);
+  }
+
+  /** Last sampled resident bytes of the process tree, and the highest seen. */
+  get rssBytes(): number {
+    return this.#rss;
+  }
+
+  get peakBytes(): number {
+    return this.#peak;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Called with every fall back under the soft mark (the pool admits what waits). */
+  onResume(listener: () => void): void {
+    this.#resumeListeners.push(listener);
+  }
+
+  /** The pool holds `name` back because of the soft mark: logged and counted once per pause. */
+  notePaused(name: string): void {
+    if (this.#pauseLogged) return;
+    this.#pauseLogged = true;
+    this.record('paused', name, `over the soft mark (${mb(this.#rss)} of ${mb(this.softBytes)} MB): no new document starts until memory falls or the running ones finish`);
+  }
+
+  /** One log line and one count per action, naming the document. */
+  record(action: GovernorAction, name: string, detail: string): void {
+    this.#opts.telemetry.memoryAction(action);
+    this.#opts.logger.warn({ action, document: name, rssMb: mb(this.#rss), budgetMb: mb(this.budgetBytes) }, `memory governor: ${action.replace('_', ' ')} ${name}: ${detail}`);
+  }
+
+  /** One sample and what follows from it (the timer calls this; tests may call it directly). */
+  check(): void {
+    let rss: number;
+    try {
+      rss = this.#sample();
+    } catch {
+      return;
+    }
+    this.#rss = rss;
+    if (rss > this.#peak) this.#peak = rss;
+    this.#setPaused(rss > this.softBytes);
+    const settled = Date.now() >= this.#settleUntil || rss > this.#rssAtLastEnd + this.budgetBytes * STILL_RISING_SHARE;
+    if (rss > this.hardBytes && !this.#shedding && settled) void this.#shed(rss);
+  }
+
+  #setPaused(paused: boolean): void {
+    if (paused === this.#paused) return;
+    this.#paused = paused;
+    if (!paused) {
+      this.#pauseLogged = false;
+      for (const listener of this.#resumeListeners) listener();
+    }
+  }
+
+  async #shed(rss: number): Promise<void> {
+    this.#shedding = true;
+    try {
+      const victim = await this.#target?.heaviest(this.budgetBytes * MIN_GROWTH_SHARE);
+      if (!victim) return;
+      this.record('thread_ended', victim.name, `over the hard mark (${mb(rss)} of ${mb(this.hardBytes)} MB): its pool thread is ended`);
+      victim.end();
+      this.#settleUntil = Date.now() + SETTLE_MS;
+      this.#rssAtLastEnd = rss;
+    } catch (err) {
+      this.#opts.logger.error({ err: String(err) }, 'memory governor: could not end a pool thread');
+    } finally {
+      this.#shedding = false;
+    }
+  }
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / MiB);
+}
+
+// ---- the process tree's resident memory, from /proc ----
+
+/** Resident bytes of this process and all its descendants (Linux /proc; elsewhere this process only). */
+export function processTreeRss(root = process.pid): number {
+  let total = 0;
+  const seen = new Set<number>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    total += pid === process.pid ? process.memoryUsage.rss() : residentBytes(pid);
+    for (const child of childrenOf(pid)) stack.push(child);
+  }
+  return total;
+}
+
+/** VmRSS of a process, bytes; 0 when it is gone. */
+export function residentBytes(pid: number): number {
+  const kb = statusField(pid, 'VmRSS');
+  return kb === undefined ? 0 : kb * 1024;
+}
+
+/** A `kB` field of /proc/PID/status (VmRSS, VmHWM), in kB. */
+export function statusField(pid: number, field: string): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Child pids: each thread's /proc/PID/task/TID/children (a child belongs to the thread that forked it). */
+export function childrenOf(pid: number): number[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      // Kernels without CONFIG_PROC_CHILDREN: find the children by their parent pid instead.
+      return childrenByParent(pid);
+    }
+    for (const c of text.split(' ')) if (c.trim()) out.push(Number(c));
+  }
+  return out;
+}
+
+function childrenByParent(pid: number): number[] {
+  const out: number[] = [];
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Field 4 (ppid) follows the command name in parentheses, which may itself hold spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}

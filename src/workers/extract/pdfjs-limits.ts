@@ -1,0 +1,174 @@
+// What pdf.js may allocate for one page, decided before it allocates it. Two holes in pdf.js 5.6:
+//
+// 1. Images: `maxImageSize` is checked against an image's own Width x Height, but the image is then
+//    decoded at the size of its /SMask or /Mask when that is larger (PDFImage.drawWidth/drawHeight):
+//    a 2 x 2 image with a 1-bit 34 862 x 4 332 soft mask becomes 600 MB of RGBA. pdf.js has no option
+//    for this, so its worker module is patched as it loads (a module load hook, this thread only):
+//    before an image is decoded, its size *with* its masks is checked against maxImageSize, and the
+//    page's decoded image bytes (as RGBA) against a per-page budget carried in `canvasMaxAreaInBytes`
+//    (an option pdf.js only uses with OffscreenCanvas, which Node does not have). An image over
+//    either is left out of the page, as pdf.js itself does for an oversized image, and reported.
+// 2. Canvases: every transparency group and soft mask gets a scratch canvas as large as the page
+//    render, and soft-mask canvases live until the page is done: 40 nested groups are 40+ page-sized
+//    canvases. `BudgetedCanvasFactory` counts the bytes of live canvases and refuses one past the
+//    budget, so the render fails (and says so) instead of growing without bound.
+import { registerHooks } from 'node:module';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const WORKER_FILE = /\/pdfjs-dist\/legacy\/build\/pdf\.worker\.mjs$/;
+const BYTES_PER_PIXEL = 4;
+const MiB = 1024 * 1024;
+
+/** Where the patched check reports an image it left out (pdf.js runs in this thread in Node). */
+const REPORT = Symbol.for('filesearch.pdfjs.imageLeftOut');
+
+export type ImageLeftOut = { page: number; width: number; height: number; reason: 'pixels' | 'page-bytes' };
+
+// Inserted right after pdf.js's own maxImageSize check in PartialEvaluator.buildPaintImageXObject.
+const ANCHOR = `      const msg = "Image exceeded maximum allowed size and was removed.";
+      if (!ignoreErrors) {
+        throw new Error(msg);
+      }
+      warn(msg);
+      return;
+    }
+`;
+const CHECK = `    if (__filesearchImageLeftOut(this, dict, w, h)) {
+      return;
+    }
+`;
+// Module scope of the bundle: BaseStream and PartialEvaluator are its own classes.
+const HELPER = `
+const __filesearchPageBytes = new WeakMap();
+function __filesearchImageLeftOut(evaluator, dict, w, h) {
+  let dw = w, dh = h;
+  for (const key of ["SMask", "Mask"]) {
+    const m = dict.get(key);
+    if (!(m instanceof BaseStream) || !m.dict) continue;
+    const mw = m.dict.get("W", "Width"), mh = m.dict.get("H", "Height");
+    if (typeof mw === "number" && mw > dw) dw = mw;
+    if (typeof mh === "number" && mh > dh) dh = mh;
+  }
+  const { maxImageSize, canvasMaxAreaInBytes } = evaluator.options;
+  let reason = null;
+  if (maxImageSize !== -1 && dw * dh > maxImageSize) {
+    reason = "pixels";
+  } else if (canvasMaxAreaInBytes > 0) {
+    // One budget per operator list: clones for forms and patterns share their root evaluator.
+    let root = evaluator;
+    while (Object.getPrototypeOf(root) !== PartialEvaluator.prototype) root = Object.getPrototypeOf(root);
+    const used = (__filesearchPageBytes.get(root) ?? 0) + dw * dh * ${BYTES_PER_PIXEL};
+    if (used > canvasMaxAreaInBytes) reason = "page-bytes";
+    else __filesearchPageBytes.set(root, used);
+  }
+  if (!reason) return false;
+  globalThis[Symbol.for("filesearch.pdfjs.imageLeftOut")]?.({ page: evaluator.pageIndex + 1, width: dw, height: dh, reason });
+  return true;
+}
+`;
+
+/** The patched source; throws if this pdf.js is not the one the patch was written for. */
+export function patchWorkerSource(source: string): string {
+  const at = source.indexOf(ANCHOR);
+  if (at < 0 || source.indexOf(ANCHOR, at + 1) >= 0 || !source.includes('class PartialEvaluator') || !source.includes('class BaseStream')) {
+    const version = (require('pdfjs-dist/package.json') as { version: string }).version;
+    throw new Error(`pdfjs-limits: pdf.js ${version} does not have the image size check this patch extends; review src/extract/pdfjs-limits.ts`);
+  }
+  const end = at + ANCHOR.length;
+  return source.slice(0, end) + CHECK + source.slice(end) + HELPER;
+}
+
+let installed = false;
+
+/** Patches pdf.js's worker module when this thread loads it. Call before the first getDocument. */
+export function installPdfjsLimits(): void {
+  if (installed) return;
+  installed = true;
+  registerHooks({
+    load(url, context, nextLoad) {
+      const loaded = nextLoad(url, context);
+      if (!WORKER_FILE.test(url) || loaded.source === undefined) return loaded;
+      return { ...loaded, source: patchWorkerSource(String(loaded.source)), shortCircuit: true };
+    },
+  });
+}
+
+/** Receives the images pdf.js leaves out until the returned function is called. */
+export function onImageLeftOut(listener: (img: ImageLeftOut) => void): () => void {
+  const g = globalThis as Record<symbol, unknown>;
+  g[REPORT] = listener;
+  return () => {
+    if (g[REPORT] === listener) delete g[REPORT];
+  };
+}
+
+export function describeImageLeftOut(img: ImageLeftOut, limits: { maxPixels: number; maxPageImageBytes: number }): string {
+  const size = `${img.width}x${img.height}`;
+  return img.reason === 'pixels'
+    ? `page ${img.page}: an image of ${size} pixels (with its mask) was left out, over the limit of ${limits.maxPixels} pixels`
+    : `page ${img.page}: an image of ${size} pixels was left out, the page's decoded images would pass ${Math.round(limits.maxPageImageBytes / MiB)} MB (MAX_PAGE_IMAGE_BYTES)`;
+}
+
+export class CanvasBudgetError extends Error {
+  override name = 'CanvasBudgetError';
+}
+
+type NapiCanvas = { width: number; height: number; getContext(kind: '2d'): unknown };
+type CanvasAndContext = { canvas: NapiCanvas | null; context: unknown };
+
+/** A pdf.js CanvasFactory (getDocument's `CanvasFactory` option) whose live canvases stay under `maxBytes`. */
+export function budgetedCanvasFactory(maxBytes: number) {
+  const { createCanvas } = require('@napi-rs/canvas') as { createCanvas(w: number, h: number): NapiCanvas };
+  return class BudgetedCanvasFactory {
+    live = 0;
+    readonly maxBytes = maxBytes;
+    /**
+     * Set by a refusal. pdf.js cancels the render on the error and, while unwinding its graphics state,
+     * asks for canvases again: those get 1 x 1 pixel, because a second throw from inside the cancel
+     * would escape the render's promise (and end the thread). Cleared when a new page canvas is made.
+     */
+    #refused = false;
+
+    create(width: number, height: number): CanvasAndContext {
+      if (!(width > 0 && height > 0)) throw new Error('Invalid canvas size');
+      if (this.#refused && this.live > 0) {
+        width = height = 1;
+        this.live += BYTES_PER_PIXEL;
+      } else {
+        this.#refused = false;
+        this.#reserve(width * height * BYTES_PER_PIXEL);
+      }
+      const canvas = createCanvas(width, height);
+      return { canvas, context: canvas.getContext('2d') };
+    }
+
+    reset(cc: CanvasAndContext, width: number, height: number): void {
+      if (!cc.canvas) throw new Error('Canvas is not specified');
+      if (!(width > 0 && height > 0)) throw new Error('Invalid canvas size');
+      const before = cc.canvas.width * cc.canvas.height * BYTES_PER_PIXEL;
+      this.live -= before;
+      this.#reserve(width * height * BYTES_PER_PIXEL, before);
+      cc.canvas.width = width;
+      cc.canvas.height = height;
+    }
+
+    destroy(cc: CanvasAndContext): void {
+      if (!cc.canvas) throw new Error('Canvas is not specified');
+      this.live = Math.max(0, this.live - cc.canvas.width * cc.canvas.height * BYTES_PER_PIXEL);
+      cc.canvas.width = cc.canvas.height = 0;
+      cc.canvas = null;
+      cc.context = null;
+    }
+
+    /** Counts `bytes` as live, or throws; `restore` goes back on the count when refused (a reset). */
+    #reserve(bytes: number, restore = 0): void {
+      if (this.live + bytes > this.maxBytes) {
+        this.live += restore;
+        this.#refused = true;
+        throw new CanvasBudgetError(`rendering needs more than ${Math.round(this.maxBytes / MiB)} MB of canvases (MAX_PAGE_IMAGE_BYTES)`);
+      }
+      this.live += bytes;
+    }
+  };
+}

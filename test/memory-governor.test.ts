@@ -1,0 +1,170 @@
+// The memory governor: its budget (MEMORY_LIMIT_MB, cgroup v2/v1, default), the process tree it
+// measures, and what the pool does at its marks — hold new documents back over the soft mark, end
+// the heaviest document's thread over the hard mark, retry it once alone in lean mode, then index it
+// by name as too_large ("memory") — while no other document is lost.
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cgroupLimitBytes, loadConfig, memoryConfig } from '../src/config.ts';
+import { ConfigError } from '../src/errors.ts';
+import { MemoryGovernor, processTreeRss, residentBytes } from '../src/pool/memory-governor.ts';
+import { PoolExtractor } from '../src/pool/extract-pool.ts';
+import { silentLogger } from '../src/telemetry/log.ts';
+import { noTelemetry, type GovernorAction, type Telemetry } from '../src/telemetry/telemetry.ts';
+import type { ExtractLimits, ExtractRequest } from '../src/types.ts';
+import { makePdf, pdfStream } from './helpers/make-pdf.ts';
+
+const MiB = 1024 * 1024;
+
+describe('memory budget from the configuration', () => {
+  test('MEMORY_LIMIT_MB wins, is validated, and names the bad value', () => {
+    assert.equal(loadConfig({ MEMORY_LIMIT_MB: '900' }).memory.budgetBytes, 900 * MiB);
+    assert.equal(loadConfig({ MEMORY_LIMIT_MB: '900' }).memory.source, 'MEMORY_LIMIT_MB');
+    assert.throws(() => loadConfig({ MEMORY_LIMIT_MB: 'lots' }), (e: unknown) => e instanceof ConfigError && /MEMORY_LIMIT_MB: must be an integer 128\.\.\d+, got "lots"/.test(e.message));
+    assert.throws(() => loadConfig({ MEMORY_LIMIT_MB: '64' }), /MEMORY_LIMIT_MB/);
+    assert.throws(() => loadConfig({ MEMORY_SOFT_PERCENT: '90', MEMORY_HARD_PERCENT: '80' }), /MEMORY_HARD_PERCENT: must be above MEMORY_SOFT_PERCENT \(90\), got 80/);
+    assert.throws(() => loadConfig({ MAX_PAGE_IMAGE_BYTES: '10' }), /MAX_PAGE_IMAGE_BYTES/);
+  });
+
+  test('without MEMORY_LIMIT_MB: the cgroup limit less headroom, else 500 MB', () => {
+    const gib = 1024 * MiB;
+    assert.deepEqual(pick(memoryConfig({}, () => 2 * gib)), { budgetBytes: Math.floor(2 * gib * 0.9), source: 'cgroup' });
+    // Small limits keep at least 64 MB of headroom (but never less than half the limit as budget).
+    assert.deepEqual(pick(memoryConfig({}, () => 512 * MiB)), { budgetBytes: 448 * MiB, source: 'cgroup' });
+    assert.deepEqual(pick(memoryConfig({}, () => undefined)), { budgetBytes: 500 * MiB, source: 'default' });
+  });
+
+  test('cgroup v2 memory.max, then v1 memory.limit_in_bytes; "max" and 2^63 mean no limit', () => {
+    const files = (m: Record<string, string>) => (f: string) => m[f];
+    assert.equal(cgroupLimitBytes(files({ '/sys/fs/cgroup/memory.max': '1073741824\n' })), 1024 * MiB);
+    assert.equal(cgroupLimitBytes(files({ '/sys/fs/cgroup/memory.max': 'max\n', '/sys/fs/cgroup/memory/memory.limit_in_bytes': '536870912\n' })), 512 * MiB);
+    assert.equal(cgroupLimitBytes(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712\n' })), undefined);
+    assert.equal(cgroupLimitBytes(files({})), undefined);
+  });
+});
+
+function pick(m: { budgetBytes: number; source: string }) {
+  return { budgetBytes: m.budgetBytes, source: m.source };
+}
+
+test('the process tree RSS counts child processes (and their children)', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
+  const before = processTreeRss();
+  // A child that starts a grandchild holding 120 MB of touched memory.
+  const script = `const { spawn } = require('node:child_process');
+    const g = spawn(process.execPath, ['-e', 'globalThis.b = Buffer.alloc(120e6, 1); console.log("ready"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    process.on('SIGTERM', () => { g.kill(); process.exit(0); });
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    const tree = processTreeRss();
+    assert.ok(residentBytes(child.pid!) > 10 * MiB, 'the child itself is measured');
+    assert.ok(tree - before > 120 * MiB, `tree grew by ${Math.round((tree - before) / MiB)} MB with a 120 MB grandchild`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
+
+/** Telemetry that counts governor actions. */
+function countingTelemetry(): Telemetry & { actions: Record<string, number> } {
+  const actions: Record<string, number> = {};
+  return { ...noTelemetry, actions, memoryAction: (a: GovernorAction) => void (actions[a] = (actions[a] ?? 0) + 1) };
+}
+
+test('the governor samples, pauses over the soft mark, and ends the heaviest over the hard mark once per settle period', async () => {
+  let rss = 100 * MiB;
+  const telemetry = countingTelemetry();
+  const g = new MemoryGovernor({ budgetBytes: 1000 * MiB, softShare: 0.5, hardShare: 0.8, sampleMs: 1_000_000, telemetry, logger: silentLogger, sample: () => rss });
+  const ended: string[] = [];
+  let resumed = 0;
+  g.onResume(() => resumed++);
+  g.start({ heaviest: async (_minGrowth: number) => ({ name: 'big.pdf', end: () => ended.push('big.pdf') }) });
+  try {
+    assert.equal(g.paused, false);
+    rss = 600 * MiB;
+    g.check();
+    assert.equal(g.paused, true);
+    g.notePaused('a.pdf');
+    g.notePaused('b.pdf');
+    assert.equal(telemetry.actions.paused, 1, 'one paused action per pause');
+    assert.deepEqual(ended, []);
+    rss = 900 * MiB;
+    g.check();
+    await sleep(10);
+    g.check();
+    await sleep(10);
+    assert.deepEqual(ended, ['big.pdf'], 'ended once, then waits for the memory to be given back');
+    assert.equal(telemetry.actions.thread_ended, 1);
+    rss = 200 * MiB;
+    g.check();
+    assert.equal(g.paused, false);
+    assert.equal(resumed, 1);
+    assert.equal(g.peakBytes, 900 * MiB);
+  } finally {
+    g.stop();
+  }
+});
+
+// ---- the pool under a real governor, measuring this process ----
+
+const workerFile = fileURLToPath(new URL('./helpers/hoarding-extract-worker.ts', import.meta.url));
+const limits: ExtractLimits = { maxOcrPages: 5, maxChars: 100_000, docTimeoutMs: 60_000, pageTimeoutMs: 30_000, maxPixels: 100_000_000 };
+
+describe('the pool under the memory governor', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'governor-test-'));
+  const textPdf = path.join(dir, 'text.pdf');
+  writeFileSync(textPdf, makePdf([
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents 4 0 R >>',
+    pdfStream(Buffer.from('BT /F1 12 Tf 72 700 Td (The governor keeps this document.) Tj ET')),
+  ]));
+  const doc = (name: string): ExtractRequest => ({ path: textPdf, name, size: 1000, limits, ocrLangs: 'eng', wantThumbnail: false });
+  const telemetry = countingTelemetry();
+  let pool: PoolExtractor;
+  let governor: MemoryGovernor;
+  after(async () => {
+    await pool?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a document that keeps growing is ended, retried alone in lean mode, then indexed as too_large; the others finish', async () => {
+    // The governor sees this process's RSS above where it stands once the pool is warm: a budget of
+    // 300 MB for documents, the hard mark at 200 MB.
+    let base = Infinity;
+    const sample = () => Math.max(0, processTreeRss() - base);
+    governor = new MemoryGovernor({ budgetBytes: 300 * MiB, softShare: 0.5, hardShare: 2 / 3, sampleMs: 25, telemetry, logger: silentLogger, sample });
+    pool = new PoolExtractor({ threads: 2, ocrLangs: 'eng', recycleAfterPages: 100, maxWorkerMemoryMb: 128, workerFile, governor });
+    await pool.ready;
+    await Promise.all([pool.extract(doc('warm-1.pdf')), pool.extract(doc('warm-2.pdf'))]);
+    base = processTreeRss();
+    const [always, once, ...plain] = await Promise.all([
+      pool.extract(doc('hoard-always-1.pdf')),
+      pool.extract(doc('hoard-once-1.pdf')),
+      ...['a.pdf', 'b.pdf', 'c.pdf'].map((n) => pool.extract(doc(n))),
+    ]);
+    assert.equal(always.status, 'too_large');
+    assert.match(always.error ?? '', /memory/);
+    assert.equal(once.status, 'ok', once.error);
+    assert.match(once.error ?? '', /^memory: read again alone in lean mode/);
+    assert.match(once.text, /governor keeps this document/, 'the lean retry read the file for real');
+    for (const r of plain) {
+      assert.equal(r.status, 'ok', r.error);
+      assert.match(r.text, /governor keeps this document/);
+    }
+    assert.ok((telemetry.actions.thread_ended ?? 0) >= 3, `thread_ended ${telemetry.actions.thread_ended}`);
+    assert.equal(telemetry.actions.lean_retry, 2);
+    assert.equal(telemetry.actions.gave_up, 1);
+    assert.ok(governor.peakBytes < governor.budgetBytes, `peak ${Math.round(governor.peakBytes / MiB)} MB stayed under the budget of ${Math.round(governor.budgetBytes / MiB)} MB`);
+    // The threads were replaced and the pool still works.
+    const again = await pool.extract(doc('d.pdf'));
+    assert.equal(again.status, 'ok', again.error);
+    assert.equal(pool.stats().threads, 2);
+  });
+});

@@ -1,0 +1,110 @@
+// pdf.js is told what it may allocate before it allocates it: an image is measured with its soft mask
+// or mask (a 2 x 2 image with a 151-megapixel 1-bit mask), a page's decoded images share one byte
+// budget, and render canvases (nested transparency groups with soft masks) share another. What is
+// left out is said in the document's error; the thread survives and its memory stays small.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { extractPdf } from '../src/workers/extract/pdf.ts';
+import type { OcrRunner } from '../src/workers/ocr/engine.ts';
+import { budgetedCanvasFactory, CanvasBudgetError, patchWorkerSource } from '../src/workers/extract/pdfjs-limits.ts';
+import { Deadline } from '../src/workers/extract/result.ts';
+import type { ExtractLimits } from '../src/types.ts';
+import { DEFAULTS } from '../src/config.ts';
+import { makePdf, nestedSoftMaskPdf, pdfStream, softMaskBombPdf } from './helpers/make-pdf.ts';
+
+const MiB = 1024 * 1024;
+const limits: ExtractLimits = { maxOcrPages: 5, maxChars: 100_000, docTimeoutMs: 60_000, pageTimeoutMs: 30_000, maxPixels: DEFAULTS.MAX_PIXELS, maxPageImageBytes: DEFAULTS.MAX_PAGE_IMAGE_BYTES };
+/** OCR is not what these tests look at: pages reach it (so they are decoded and rendered) and read as empty. */
+const ocr: OcrRunner = {
+  prepare: async (src) => ({ data: Buffer.alloc(1), width: 1, height: 1, dpi: 'dpi' in src ? src.dpi : 300 }),
+  read: async () => ({ text: '', confidence: 0, rotation: 0 }),
+};
+const dir = mkdtempSync(path.join(tmpdir(), 'pdf-caps-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, pdf: Buffer): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, pdf);
+  return file;
+}
+
+/** Runs one extraction and reports the growth of this process's peak RSS (VmHWM is not resettable: sampled). */
+async function measured<T>(run: () => Promise<T>): Promise<{ result: T; grewMb: number }> {
+  const start = process.memoryUsage.rss();
+  let peak = start;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  try {
+    const result = await run();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { result, grewMb: (peak - start) / MiB };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+test('a 2 x 2 image with a 151-megapixel 1-bit soft mask is left out before it is decoded', async () => {
+  const file = write('smask.pdf', softMaskBombPdf());
+  const { result, grewMb } = await measured(() => extractPdf(file, { limits, deadline: new Deadline(60_000), ocr, wantThumbnail: true }));
+  assert.equal(result.status, 'partial');
+  assert.match(result.error ?? '', /page 1: an image of 34862x4332 pixels \(with its mask\) was left out, over the limit of 100000000 pixels/);
+  // Decoded at the mask's size it would be 600 MB of RGBA (2.1 GB peak measured before this cap).
+  assert.ok(grewMb < 150, `RSS grew by ${grewMb.toFixed(0)} MB`);
+});
+
+test('a smaller soft mask under the limit is still decoded and painted', async () => {
+  const file = write('smask-small.pdf', softMaskBombPdf({ width: 400, height: 300 }));
+  const result = await extractPdf(file, { limits, deadline: new Deadline(60_000), ocr, wantThumbnail: true });
+  assert.doesNotMatch(result.error ?? '', /left out/);
+  assert.ok(result.thumbnail && result.thumbnail.length > 0, 'the page was rendered');
+});
+
+test("a page's decoded images share MAX_PAGE_IMAGE_BYTES: the image past it is left out and named", async () => {
+  // Three 1000 x 1000 grey images: 4 MB each as RGBA; the page may hold 10 MB.
+  const img = pdfStream(deflateSync(Buffer.alloc(1000 * 1000, 200)), '/Type /XObject /Subtype /Image /Width 1000 /Height 1000 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode');
+  const file = write('three-images.pdf', makePdf([
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /A 5 0 R /B 6 0 R /C 7 0 R >> >> /Contents 4 0 R >>',
+    pdfStream(Buffer.from('q 200 0 0 200 0 0 cm /A Do Q q 200 0 0 200 200 0 cm /B Do Q q 200 0 0 200 400 0 cm /C Do Q')),
+    img, img, img,
+  ]));
+  const result = await extractPdf(file, { limits: { ...limits, maxPageImageBytes: 10 * MiB }, deadline: new Deadline(60_000), ocr, wantThumbnail: false });
+  assert.match(result.error ?? '', /page 1: an image of 1000x1000 pixels was left out, the page's decoded images would pass 10 MB \(MAX_PAGE_IMAGE_BYTES\)/);
+  const once = await extractPdf(file, { limits: { ...limits, maxPageImageBytes: 20 * MiB }, deadline: new Deadline(60_000), ocr, wantThumbnail: false });
+  assert.doesNotMatch(once.error ?? '', /left out/, 'under a larger budget all three are decoded');
+});
+
+test('nested transparency groups with soft masks: the render stops at the canvas budget, the thread lives on', async () => {
+  const file = write('nested.pdf', nestedSoftMaskPdf(40));
+  const { result, grewMb } = await measured(() => extractPdf(file, { limits, deadline: new Deadline(60_000), ocr, wantThumbnail: true }));
+  assert.match(result.error ?? '', /page 1: rendering needs more than 96 MB of canvases \(MAX_PAGE_IMAGE_BYTES\)/);
+  assert.ok(grewMb < 250, `RSS grew by ${grewMb.toFixed(0)} MB (2.1 GB before the canvas budget)`);
+  // A shallow nesting renders.
+  const shallow = await extractPdf(write('nested-2.pdf', nestedSoftMaskPdf(2)), { limits, deadline: new Deadline(60_000), ocr, wantThumbnail: true });
+  assert.doesNotMatch(shallow.error ?? '', /rendering needs/);
+});
+
+test('the canvas factory refuses past its budget, then hands out 1 x 1 canvases while pdf.js unwinds', () => {
+  const Factory = budgetedCanvasFactory(10 * MiB);
+  const f = new Factory();
+  const a = f.create(1000, 1000);
+  assert.equal(f.live, 4_000_000);
+  assert.throws(() => f.create(2000, 1000), CanvasBudgetError);
+  const tiny = f.create(2000, 2000);
+  assert.equal((tiny.canvas as { width: number }).width, 1, 'after a refusal, while canvases are live: 1 x 1');
+  f.destroy(tiny);
+  f.destroy(a);
+  assert.equal(f.live, 0);
+  const b = f.create(2000, 1000);
+  assert.equal((b.canvas as { width: number }).width, 2000, 'once all are gone the next render starts afresh');
+  f.reset(b, 500, 500);
+  assert.equal(f.live, 1_000_000);
+});
+
+test('the pdf.js patch refuses a pdf.js it was not written for', () => {
+  assert.throws(() => patchWorkerSource('export const nothing = 1;'), /does not have the image size check this patch extends/);
+});
