@@ -123,6 +123,8 @@ export type Config = {
     maxUrlBytes: number;
     /** Lifetime of a presigned S3 thumbnail URL, s. */
     thumbnailLinkSeconds: number;
+    /** How long `search`, `dump` and `serve` wait for one OpenSearch request, ms. */
+    indexTimeoutMs: number;
   };
   tmpDir: string;
   metricsPort: number;
@@ -185,6 +187,7 @@ export const DEFAULTS = {
   SERVE_MAX_TEXT_CHARS: 500_000,
   SERVE_MAX_URL_BYTES: 4096,
   SERVE_THUMBNAIL_LINK_SECONDS: 300,
+  SERVE_INDEX_TIMEOUT_MS: 10_000,
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -447,6 +450,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxTextChars: int(env, 'SERVE_MAX_TEXT_CHARS', DEFAULTS.SERVE_MAX_TEXT_CHARS, 1000, 100_000_000),
       maxUrlBytes: int(env, 'SERVE_MAX_URL_BYTES', DEFAULTS.SERVE_MAX_URL_BYTES, 512, 65_536),
       thumbnailLinkSeconds: int(env, 'SERVE_THUMBNAIL_LINK_SECONDS', DEFAULTS.SERVE_THUMBNAIL_LINK_SECONDS, 1, 604_800),
+      indexTimeoutMs: int(env, 'SERVE_INDEX_TIMEOUT_MS', DEFAULTS.SERVE_INDEX_TIMEOUT_MS, 100, 600_000),
     },
     memory: memoryConfig(env, cgroupLimitBytes),
     tmpDir: env.TMPDIR || os.tmpdir(),

@@ -182,7 +182,7 @@ export async function openSearchBackend(config: Config, dbOverride?: string): Pr
     return new SqliteSearch(target.path);
   }
   const { OpenSearchSearch } = await import('./adapters/opensearch-search.ts');
-  return new OpenSearchSearch({ node: target.node, index: target.index, auth: target.auth });
+  return new OpenSearchSearch({ node: target.node, index: target.index, auth: target.auth, requestTimeoutMs: config.serve.indexTimeoutMs });
 }
 
 /** Where `serve` finds thumbnails: THUMBNAIL_URL, else beside the SQLite file (none for OpenSearch). */

@@ -15,6 +15,7 @@ import { startSearchServer, type SearchServer } from '../src/search/http-api.ts'
 import { DirThumbnails } from '../src/search/thumbnails.ts';
 import type { SearchBackend, SearchPage } from '../src/search/query.ts';
 import { silentLogger } from '../src/telemetry/log.ts';
+import { DEFAULTS } from '../src/config.ts';
 import type { IndexDocument, SearchIndex } from '../src/types.ts';
 import { startOpenSearchDouble, type OpenSearchDouble } from './helpers/opensearch-double.ts';
 
@@ -94,7 +95,7 @@ const backends: Record<string, Setup> = {
     const double: OpenSearchDouble = await startOpenSearchDouble();
     const index = new OpenSearchIndex({ node: double.url, index: 'files' });
     await index.init();
-    return { index, open: () => new OpenSearchSearch({ node: double.url, index: 'files' }), stop: () => double.stop() };
+    return { index, open: () => new OpenSearchSearch({ node: double.url, index: 'files', requestTimeoutMs: DEFAULTS.SERVE_INDEX_TIMEOUT_MS }), stop: () => double.stop() };
   },
 };
 
@@ -306,4 +307,32 @@ describe('access', () => {
       /SERVE_TOKEN: must be set when SERVE_HOST is not a loopback address/,
     );
   });
+});
+
+test('an OpenSearch that fails or does not answer is a 503 with a message, not a 500', async () => {
+  const double = await startOpenSearchDouble();
+  const index = new OpenSearchIndex({ node: double.url, index: 'files' });
+  await index.init();
+  await index.write([{ kind: 'upsert', doc: doc('one', '/x/', 'one.txt', 'hello world') }]);
+  await index.close();
+  const backend = new OpenSearchSearch({ node: double.url, index: 'files', requestTimeoutMs: 300 });
+  const server = await startSearchServer({
+    host: '127.0.0.1', port: 0, backend, thumbnails: new DirThumbnails('/nonexistent'), logger: silentLogger, maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100,
+  });
+  try {
+    const isSearch = (r: { path: string }) => r.path.endsWith('/_search');
+    double.faults.next(2, { status: 503 }, isSearch);
+    const failed = await fetch(`${server.url}/api/search?q=hello`);
+    assert.equal(failed.status, 503);
+    assert.match(((await failed.json()) as { error: string }).error, /index did not answer/);
+    double.faults.next(2, 'hang', isSearch);
+    const hung = await fetch(`${server.url}/api/search?q=hello`);
+    assert.equal(hung.status, 503, 'a hung index times out');
+    const ok = await fetch(`${server.url}/api/search?q=hello`);
+    assert.equal(ok.status, 200, 'and recovers');
+  } finally {
+    await server.close();
+    await backend.close();
+    await double.stop();
+  }
 });

@@ -36,7 +36,7 @@ before(async () => {
   const client = new Client({ node: url });
   await client.indices.refresh({ index: INDEX });
   await client.close();
-  search = new OpenSearchSearch({ node: url, index: INDEX });
+  search = new OpenSearchSearch({ node: url, index: INDEX, requestTimeoutMs: 10_000 });
 });
 
 after(async () => {

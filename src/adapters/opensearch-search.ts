@@ -79,7 +79,8 @@ export type OpenSearchSearchOptions = {
   /** How requests authenticate (config.index.auth: none, basic or SigV4). */
   auth?: IndexAuth;
   client?: Client;
-  requestTimeoutMs?: number;
+  /** Deadline of one request, ms (config.serve.indexTimeoutMs). */
+  requestTimeoutMs: number;
 };
 
 export class OpenSearchSearch implements SearchBackend {
@@ -92,7 +93,7 @@ export class OpenSearchSearch implements SearchBackend {
   constructor(o: OpenSearchSearchOptions) {
     this.#index = o.index;
     this.#owns = !o.client;
-    this.#timeout = o.requestTimeoutMs ?? 10_000;
+    this.#timeout = o.requestTimeoutMs;
     this.#client = o.client ?? createOpenSearchClient(o.node!, o.auth ?? { kind: 'none' }, { requestTimeoutMs: this.#timeout, maxRetries: 1 });
   }
 
