@@ -31,21 +31,21 @@ function doc(id: string, folder: string, name: string, text: string, extra: Part
 function corpus(thumbDir: string): IndexDocument[] {
   const docs = [
     doc('inv', '/data/経理/', '請求書_2026-11.pdf', '請求書 2026年11月分 株式会社サンプル 合計 120,000円 お支払い期限は月末です。', {
-      contentType: 'application/pdf', lastModified: '2026-11-05T10:00:00.000Z', thumbnail: join(thumbDir, 'inv.webp'),
+      contentType: 'application/pdf', lastModified: '2026-11-05T10:00:00.000Z', thumbnail: join(thumbDir, 'inv.webp'), language: 'ja',
     }),
     doc('min', '/data/meetings/', 'minutes.md', 'Meeting minutes: the quarterly budget review. 定例会議 の 議事録 です。', {
-      contentType: 'text/markdown', lastModified: '2026-10-01T08:00:00.000Z',
+      contentType: 'text/markdown', lastModified: '2026-10-01T08:00:00.000Z', language: 'en',
     }),
     doc('evil', '/data/web/', 'hostile.html', 'Budget <script>alert("pwned")</script> and <img src=x onerror=alert(2)> budget & "quotes"', {
       contentType: 'text/html', lastModified: '2026-09-01T08:00:00.000Z',
     }),
     doc('bad', '/data/経理/', 'broken.pdf', '', { contentType: 'application/pdf', status: 'failed', error: 'pdf.js: Invalid PDF structure', lastModified: '2026-08-01T00:00:00.000Z' }),
-    doc('scan', '/data/scans/', 'scan.tif', '検索 システム の 説明書 budget plan', { contentType: 'image/tiff', status: 'partial', lastModified: '2026-07-01T00:00:00.000Z' }),
+    doc('scan', '/data/scans/', 'scan.tif', '検索 システム の 説明書 budget plan', { contentType: 'image/tiff', status: 'partial', lastModified: '2026-07-01T00:00:00.000Z', language: 'ja' }),
   ];
   for (let i = 0; i < FILLERS; i++) {
     const n = String(i).padStart(2, '0');
     // Ten distinct dates for 25 documents: ties that the id must break.
-    docs.push(doc(`fill-${n}`, '/data/reports/', `report-${n}.txt`, `quarterly report number ${n} budget`, { lastModified: `2026-01-${String(1 + (i % 10)).padStart(2, '0')}T00:00:00.000Z` }));
+    docs.push(doc(`fill-${n}`, '/data/reports/', `report-${n}.txt`, `quarterly report number ${n} budget`, { lastModified: `2026-01-${String(1 + (i % 10)).padStart(2, '0')}T00:00:00.000Z`, language: 'en' }));
   }
   return docs;
 }
@@ -159,6 +159,11 @@ for (const [kind, setup] of Object.entries(backends)) {
       assert.deepEqual(ids(await api.search({ folder: '/data/経理/' })), ['bad', 'inv']);
       assert.deepEqual(ids(await api.search({ from: '2026-08-01', to: '2026-10-01' })), ['bad', 'evil', 'min']);
       assert.deepEqual(ids(await api.search({ q: 'budget', type: 'text/html' })), ['evil']);
+      assert.deepEqual(ids(await api.search({ lang: 'ja' })), ['inv', 'scan'], 'by the main language');
+      const byLang = await api.search({ q: 'budget', lang: 'ja' });
+      assert.deepEqual(ids(byLang), ['scan']);
+      assert.deepEqual(byLang.facets.language, { en: 1 + FILLERS, ja: 1 }, 'language counts ignore the language filter');
+      assert.equal(byLang.hits[0]!.language, 'ja');
 
       const faceted = await api.search({ q: 'budget', status: 'partial' });
       assert.deepEqual(ids(faceted), ['scan']);
@@ -227,6 +232,7 @@ for (const [kind, setup] of Object.entries(backends)) {
         ['/api/search?from=2026-02-30', /from/],
         ['/api/search?from=2026-05-01&to=2026-04-01', /to: is before from/],
         ['/api/search?type=pdf', /type: must be a media type/],
+        ['/api/search?lang=Japanese', /lang: must be a language code/],
         ['/api/search?cursor=%%%garbage', /cursor/],
         ['/api/search?cursor=eyJ4IjoxfQ', /cursor/],
         [`/api/search?q=${'あ'.repeat(300)}`, /q: is longer than/],

@@ -20,7 +20,7 @@ test('defaults: relevance with words, date without; filters from repeated or com
   assert.equal(buildQuery({ sort: 'relevance' }).sort, 'date', 'nothing to rank by without words');
   assert.equal(buildQuery({}).limit, 20);
   const q = buildQuery(queryInputFromUrl(new URLSearchParams('q=x&status=ok,failed&status=partial&type=application/pdf&from=2026-01-31&to=2026-02-01')));
-  assert.deepEqual(q.keyword, { status: ['ok', 'failed', 'partial'], contentType: ['application/pdf'] });
+  assert.deepEqual(q.keyword, { status: ['ok', 'failed', 'partial'], contentType: ['application/pdf'], language: [] });
   assert.equal(q.modifiedFrom, '2026-01-31T00:00:00.000Z');
   assert.equal(q.modifiedTo, '2026-02-01T23:59:59.999Z', 'a date as the upper bound takes the whole day');
   assert.equal(buildQuery({ from: '2026-01-31T09:00:00+09:00' }).modifiedFrom, '2026-01-31T00:00:00.000Z');

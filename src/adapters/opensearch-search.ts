@@ -15,7 +15,7 @@ import {
 import { MARK_END, MARK_START, escapeHtml, highlightMarked } from '../search/snippet.ts';
 
 /** Field of each keyword filter. */
-const KEYWORD_FIELDS: Record<KeywordFilter, string> = { status: 'status', contentType: 'contentType' };
+const KEYWORD_FIELDS: Record<KeywordFilter, string> = { status: 'status', contentType: 'contentType', language: 'language' };
 
 const TEXT_FIELDS = ['name^4', 'text', 'key.text'];
 
@@ -167,5 +167,6 @@ function toHit(h: Hit, q: SearchQuery): SearchHit {
   };
   if (typeof s.error === 'string') hit.error = s.error;
   if (typeof s.lastModified === 'string') hit.lastModified = s.lastModified;
+  if (typeof s.language === 'string') hit.language = s.language;
   return hit;
 }

@@ -18,7 +18,7 @@ import { GRAMS_TABLE, isGramTerm } from './sqlite-grams.ts';
 import { SNIPPET_LEAD, SNIPPET_SPAN, highlightWindow } from '../search/snippet.ts';
 
 /** Column of each keyword filter. */
-const KEYWORD_COLUMNS: Record<KeywordFilter, string> = { status: 'status', contentType: 'content_type' };
+const KEYWORD_COLUMNS: Record<KeywordFilter, string> = { status: 'status', contentType: 'content_type', language: 'language' };
 
 type Params = Record<string, string | number | null>;
 
@@ -103,6 +103,8 @@ export class SqliteSearch implements SearchBackend {
   readonly #owns: boolean;
   #hitRow: StatementSync | undefined;
   readonly #grams: boolean;
+  /** Columns of the documents table (indexes written by older versions lack some). */
+  readonly #columns: Set<string>;
 
   constructor(source: string | DatabaseSync) {
     if (typeof source === 'string' && !existsSync(source)) {
@@ -114,6 +116,7 @@ export class SqliteSearch implements SearchBackend {
     // lookup costs no read() call (file-backed pages: the kernel can drop them, they are not heap).
     if (this.#owns) this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 1073741824;');
     this.#grams = this.#db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(GRAMS_TABLE) !== undefined;
+    this.#columns = new Set((this.#db.prepare('PRAGMA table_info(documents)').all() as Array<{ name: string }>).map((c) => c.name));
   }
 
   /**
@@ -141,7 +144,8 @@ export class SqliteSearch implements SearchBackend {
         keyset = '(sortdate < :ad OR (sortdate = :ad AND id > :ai))';
       }
     }
-    const facetColumns = KEYWORD_FILTERS.map((f) => `d.${KEYWORD_COLUMNS[f]} AS ${KEYWORD_COLUMNS[f]}`).join(', ');
+    // A column an older index lacks (language) reads as NULL there: no facet values, and a filter on it matches nothing.
+    const facetColumns = KEYWORD_FILTERS.map((f) => `${this.#columns.has(KEYWORD_COLUMNS[f]) ? `d.${KEYWORD_COLUMNS[f]}` : 'NULL'} AS ${KEYWORD_COLUMNS[f]}`).join(', ');
     const arms = KEYWORD_FILTERS.map(
       (f) => `SELECT '${f}' AS f, ${KEYWORD_COLUMNS[f]} AS v, count(*) AS n, NULL AS rid, NULL AS id, NULL AS rank, NULL AS sortdate FROM m ${where(KEYWORD_FILTERS.filter((g) => g !== f).map((g) => own[g]))} GROUP BY ${KEYWORD_COLUMNS[f]}`,
     );
@@ -172,7 +176,7 @@ export class SqliteSearch implements SearchBackend {
   /** The page's hit: its columns and a window of its text around the first match, cut in SQL so long texts never reach JS. */
   #hit(q: SearchQuery, rowid: number, rank: number): SearchHit {
     const term = asciiLower(q.terms[0]?.value ?? '');
-    this.#hitRow ??= this.#db.prepare(`SELECT id, source, name, content_type, status, error, size, last_modified, thumbnail IS NOT NULL AS has_thumbnail,
+    this.#hitRow ??= this.#db.prepare(`SELECT id, source, name, content_type, status, error, size, last_modified, ${this.#columns.has('language') ? 'language' : 'NULL AS language'}, thumbnail IS NOT NULL AS has_thumbnail,
           CASE WHEN :t = '' THEN 0 ELSE instr(lower(text), :t) END AS at, length(text) AS n,
           substr(text, max(1, CASE WHEN :t = '' THEN 0 ELSE instr(lower(text), :t) END - ${SNIPPET_LEAD}), ${SNIPPET_SPAN}) AS w
         FROM documents WHERE rowid = :rid`);
@@ -188,6 +192,7 @@ export class SqliteSearch implements SearchBackend {
     };
     if (r.error !== null) hit.error = String(r.error);
     if (r.last_modified !== null) hit.lastModified = String(r.last_modified);
+    if (r.language !== null) hit.language = String(r.language);
     return hit;
   }
 

@@ -5,7 +5,7 @@ import { QueryError } from '../errors.ts';
 import { buildQuery, QUERY_LIMITS, type QueryInput, type SearchBackend } from '../search/query.ts';
 import { snippetToText } from '../search/snippet.ts';
 
-export const SEARCH_USAGE = `search <words…> [--db FILE] [--json] [--limit N] [--status S] [--type MIME]
+export const SEARCH_USAGE = `search <words…> [--db FILE] [--json] [--limit N] [--status S] [--type MIME] [--lang ja]
          [--folder PREFIX] [--from DATE] [--to DATE] [--sort relevance|date]`;
 
 const MAX_CLI_HITS = 10_000;
@@ -16,7 +16,7 @@ export async function runSearchCommand(args: string[], open: (db: string | undef
     allowPositionals: true,
     options: {
       db: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' }, status: { type: 'string', multiple: true },
-      type: { type: 'string', multiple: true }, folder: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, sort: { type: 'string' },
+      type: { type: 'string', multiple: true }, lang: { type: 'string', multiple: true }, folder: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, sort: { type: 'string' },
     },
   });
   const wanted = values.limit === undefined ? 20 : Number(values.limit);
@@ -25,10 +25,10 @@ export async function runSearchCommand(args: string[], open: (db: string | undef
     return 2;
   }
   const input: QueryInput = {
-    q: positionals.join(' '), status: (values.status ?? []).flatMap((s) => s.split(',')), type: (values.type ?? []).flatMap((s) => s.split(',')),
+    q: positionals.join(' '), status: (values.status ?? []).flatMap((s) => s.split(',')), type: (values.type ?? []).flatMap((s) => s.split(',')), lang: (values.lang ?? []).flatMap((s) => s.split(',')),
     folder: values.folder, from: values.from, to: values.to, sort: values.sort,
   };
-  if (!input.q?.trim() && !input.status?.length && !input.type?.length && !input.folder && !input.from && !input.to) {
+  if (!input.q?.trim() && !input.status?.length && !input.type?.length && !input.lang?.length && !input.folder && !input.from && !input.to) {
     console.error(`search: give words to search for, or a filter\nusage: ${SEARCH_USAGE}`);
     return 2;
   }

@@ -15,7 +15,7 @@ export type QueryTerm = { value: string; phrase: boolean };
  * Adding a filterable field (e.g. `language`) is one entry here and one column/field name in each
  * backend's KEYWORD_FIELDS.
  */
-export const KEYWORD_FILTERS = ['status', 'contentType'] as const;
+export const KEYWORD_FILTERS = ['status', 'contentType', 'language'] as const;
 export type KeywordFilter = (typeof KEYWORD_FILTERS)[number];
 
 export type SearchQuery = {
@@ -45,6 +45,8 @@ export type SearchHit = {
   error?: string;
   size: number;
   lastModified?: string;
+  /** ISO 639-1 code of the main language, when known. */
+  language?: string;
   /** Has the index a thumbnail for it (served at /thumbnails/:id)? */
   thumbnail: boolean;
   /** Markup-safe HTML: the text is escaped; the only elements are <mark>…</mark> around matches. */
@@ -112,6 +114,8 @@ export type QueryInput = {
   q?: string;
   status?: string[];
   type?: string[];
+  /** ISO 639-1 codes of the documents' main language. */
+  lang?: string[];
   folder?: string;
   from?: string;
   to?: string;
@@ -124,7 +128,7 @@ export type QueryInput = {
 export function queryInputFromUrl(params: URLSearchParams): QueryInput {
   const list = (name: string) => params.getAll(name).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   const one = (name: string) => params.get(name) ?? undefined;
-  return { q: one('q'), status: list('status'), type: list('type'), folder: one('folder'), from: one('from'), to: one('to'), sort: one('sort'), limit: one('limit'), cursor: one('cursor') };
+  return { q: one('q'), status: list('status'), type: list('type'), lang: list('lang'), folder: one('folder'), from: one('from'), to: one('to'), sort: one('sort'), limit: one('limit'), cursor: one('cursor') };
 }
 
 /** Validates input into a SearchQuery; every problem is a QueryError naming the parameter and value. */
@@ -143,6 +147,10 @@ export function buildQuery(input: QueryInput, limits: { maxPageSize: number } = 
     if (!/^[\w.+-]+\/[\w.+-]+$/.test(t)) throw new QueryError('type', `must be a media type such as application/pdf, got ${JSON.stringify(t)}`);
   }
 
+  const language = checkValues('lang', input.lang ?? []);
+  for (const l of language) {
+    if (!/^[a-z]{2,3}$/.test(l)) throw new QueryError('lang', `must be a language code such as ja or en, got ${JSON.stringify(l)}`);
+  }
   const folder = input.folder?.trim() || undefined;
   if (folder && charLength(folder) > QUERY_LIMITS.maxFolderChars) throw new QueryError('folder', `is longer than ${QUERY_LIMITS.maxFolderChars} characters`);
   const modifiedFrom = input.from ? parseInstant('from', input.from, 'start') : undefined;
@@ -163,7 +171,7 @@ export function buildQuery(input: QueryInput, limits: { maxPageSize: number } = 
   }
   const cursor = input.cursor || undefined;
   if (cursor && cursor.length > QUERY_LIMITS.maxCursorChars) throw new QueryError('cursor', 'is too long');
-  const q: SearchQuery = { text, terms, keyword: { status, contentType }, sort, limit };
+  const q: SearchQuery = { text, terms, keyword: { status, contentType, language }, sort, limit };
   if (folder) q.folder = folder;
   if (modifiedFrom) q.modifiedFrom = modifiedFrom;
   if (modifiedTo) q.modifiedTo = modifiedTo;
@@ -221,5 +229,5 @@ export function folderOf(source: string, name: string): string {
 }
 
 export function emptyFacets(): Facets {
-  return { status: {}, contentType: {} };
+  return { status: {}, contentType: {}, language: {} };
 }

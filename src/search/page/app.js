@@ -13,6 +13,7 @@ const TYPE_LABELS = {
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'Excel',
   'application/vnd.openxmlformats-officedocument.presentationml.presentation': 'PowerPoint',
 };
+const LANGUAGE_LABELS = { ja: '日本語 (Japanese)', en: 'English', zh: '中文 (Chinese)', ko: '한국어 (Korean)', de: 'Deutsch', fr: 'Français', es: 'Español' };
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 function el(tag, attrs = {}, ...children) {
@@ -158,6 +159,7 @@ async function showResults() {
     const page = await api(`/api/search?${query}`);
     renderFacet('f-status', 'status', page.facets.status, (v) => STATUS_LABELS[v] || v);
     renderFacet('f-type', 'type', page.facets.contentType, typeLabel);
+    renderFacet('f-lang', 'lang', page.facets.language || {}, (v) => LANGUAGE_LABELS[v] || v);
     const refocus = sessionStorage.getItem('fsw-focus');
     if (refocus) {
       sessionStorage.removeItem('fsw-focus');
