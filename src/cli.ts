@@ -85,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'reindex': {
       const { values } = parseArgs({ args: rest, options: { 'settle-seconds': { type: 'string' } } });
-      const settleSeconds = values['settle-seconds'] === undefined ? 10 : Number(values['settle-seconds']);
+      const settleSeconds = values['settle-seconds'] === undefined ? config.reindex.settleSeconds : Number(values['settle-seconds']);
       if (!Number.isInteger(settleSeconds) || settleSeconds < 0 || settleSeconds > 3600) {
         console.error(`reindex: --settle-seconds must be 0..3600, got ${values['settle-seconds']}`);
         return 2;

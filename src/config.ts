@@ -63,6 +63,8 @@ export type Config = {
     /** Failed tasks held (leases kept invisible by the heartbeat) while open; more are released. */
     holdMax: number;
   };
+  /** The `reindex` command: how long bulk requests that resolved the alias before the swap may still land on the old index. */
+  reindex: { settleSeconds: number };
   thumbnails: ThumbnailTarget | undefined;
   pool: {
     size: number;
@@ -151,6 +153,7 @@ export const DEFAULTS = {
   BREAKER_PROBE_SECONDS: 5,
   BREAKER_PROBE_MAX_SECONDS: 60,
   BREAKER_HOLD_MAX: 200,
+  REINDEX_SETTLE_SECONDS: 10,
   S3_FORCE_PATH_STYLE: false,
   OCR_LANGS: 'eng+jpn',
   OCR_ENGINE: 'auto',
@@ -411,6 +414,7 @@ export function loadConfig(env: Env = process.env): Config {
       probeMaxSeconds: int(env, 'BREAKER_PROBE_MAX_SECONDS', Math.max(probeSeconds, DEFAULTS.BREAKER_PROBE_MAX_SECONDS), probeSeconds, 3600),
       holdMax: int(env, 'BREAKER_HOLD_MAX', DEFAULTS.BREAKER_HOLD_MAX, 0, 100_000),
     },
+    reindex: { settleSeconds: int(env, 'REINDEX_SETTLE_SECONDS', DEFAULTS.REINDEX_SETTLE_SECONDS, 0, 3600) },
     thumbnails,
     pool: {
       size: pool.size,

@@ -130,8 +130,8 @@ export type ReindexOptions = {
   version: number;
   definition: Json;
   logger: Logger;
-  /** How long in-flight bulk requests may still land on the old index after the swap. */
-  settleMs?: number;
+  /** How long in-flight bulk requests may still land on the old index after the swap (REINDEX_SETTLE_SECONDS). */
+  settleMs: number;
   pollMs?: number;
   now?: () => number;
 };
@@ -141,7 +141,7 @@ export type ReindexReport = { from: string; to: string; copied: number; conflict
 /** Builds the next version of the alias's index and moves the alias to it; see the header. */
 export async function reindexAlias(c: ClusterAccess, o: ReindexOptions): Promise<ReindexReport> {
   const { alias, logger } = o;
-  const settleMs = o.settleMs ?? 10_000;
+  const settleMs = o.settleMs;
   const now = o.now ?? Date.now;
   const targets = await aliasTargets(c, alias);
   if (!targets) {
