@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { detectLanguage } from '../src/stages/language.ts';
+import { detectLanguage, literalToJson } from '../src/stages/language.ts';
 
 type Sample = { group: string; lang: string; text: string };
 const samples = JSON.parse(readFileSync(new URL('./fixtures/language-samples.json', import.meta.url), 'utf8')) as Sample[];
@@ -40,4 +40,13 @@ test('no language is claimed for text without enough letters', () => {
   assert.equal(detectLanguage(''), undefined);
   assert.equal(detectLanguage('12,345 67.8 %'), undefined);
   assert.equal(detectLanguage('A1'), undefined);
+});
+
+test("eld's database read as data is exactly the package's own object", async () => {
+  const entry = import.meta.resolve('eld/extrasmall');
+  const { ngramsData } = (await import(new URL('../ngrams/extrasmall.js', entry).href)) as { ngramsData: unknown };
+  const source = readFileSync(new URL('../ngrams/extrasmall.js', entry), 'utf8');
+  const body = source.slice(source.indexOf('=', source.indexOf('export const ngramsData')) + 1, source.lastIndexOf('}') + 1);
+  assert.equal(JSON.stringify(JSON.parse(literalToJson(body))), JSON.stringify(ngramsData));
+  assert.equal(literalToJson(`{a:1,'b\\'c':{7:'x"y'},"d":[true, 2.5]}`), '{"a":1,"b\'c":{"7":"x\\"y"},"d":[true, 2.5]}');
 });

@@ -7,7 +7,75 @@
 // Runs in the main thread, once per document, on at most SAMPLES × SAMPLE_CHARS characters (well under
 // a millisecond): the n-gram database costs ~30 MB of heap, which one copy here pays once, where every
 // pool thread would pay it again.
-import { eld } from 'eld/extrasmall';
+import { readFileSync } from 'node:fs';
+
+type Detect = (text: string) => { language: string };
+
+/**
+ * eld ships its database as a 1 MB JavaScript object literal; compiling that costs ~35 MB more resident
+ * memory (and twice the time) than reading the same data with JSON.parse. So the literal is read as
+ * data and handed to eld's own detector. Should eld's file layout change, the package's public entry is
+ * used instead (same results, more memory).
+ */
+async function loadDetector(): Promise<Detect> {
+  try {
+    const entry = import.meta.resolve('eld/extrasmall');
+    const source = readFileSync(new URL('../ngrams/extrasmall.js', entry), 'utf8');
+    const data = JSON.parse(literalToJson(source.slice(source.indexOf('=', source.indexOf('export const ngramsData')) + 1, source.lastIndexOf('}') + 1)));
+    const { createEld } = (await import(new URL('../languageDetector.js', entry).href)) as { createEld(): { instance: { detect: Detect }; loadData(d: unknown): boolean } };
+    const { instance, loadData } = createEld();
+    if (!loadData(data)) throw new Error('eld refused the database');
+    return instance.detect;
+  } catch {
+    const { eld } = await import('eld/extrasmall');
+    return eld.detect;
+  }
+}
+
+/** A JavaScript object literal of string/number keys and values (eld's database) as JSON text. */
+export function literalToJson(body: string): string {
+  const parts: string[] = [];
+  const n = body.length;
+  let i = 0;
+  let last = '{';
+  const word = /[A-Za-z0-9_$.]/;
+  while (i < n) {
+    const c = body[i]!;
+    if (c === "'" || c === '"') {
+      let s = '';
+      i++;
+      while (i < n && body[i] !== c) {
+        if (body[i] === '\\') {
+          s += body[i + 1] ?? '';
+          i += 2;
+        } else {
+          s += body[i];
+          i++;
+        }
+      }
+      i++;
+      parts.push(JSON.stringify(s));
+      last = '"';
+    } else if (word.test(c)) {
+      let j = i;
+      while (j < n && word.test(body[j]!)) j++;
+      let k = j;
+      while (k < n && body[k] === ' ') k++;
+      const text = body.slice(i, j);
+      // A bare key (after "{" or ",", before ":") is quoted; a bare value (a number, true/false) stays.
+      parts.push((last === '{' || last === ',') && body[k] === ':' ? JSON.stringify(text) : text);
+      last = 'w';
+      i = j;
+    } else {
+      parts.push(c);
+      if (!/\s/.test(c)) last = c;
+      i++;
+    }
+  }
+  return parts.join('');
+}
+
+const detect = await loadDetector();
 
 /** Characters per sample at most, and samples per document at most. */
 const SAMPLE_CHARS = 300;
@@ -26,7 +94,7 @@ export function detectLanguage(text: string): string | undefined {
     const letters = sample.match(LETTER)?.length ?? 0;
     if (letters === 0) continue;
     total += letters;
-    const lang = eld.detect(sample).language;
+    const lang = detect(sample).language;
     if (lang) votes.set(lang, (votes.get(lang) ?? 0) + letters);
   }
   if (total < MIN_LETTERS) return undefined;
