@@ -60,9 +60,9 @@ describe('PDF extraction', { skip }, () => {
     assert.doesNotMatch(r2.text, /[\u3040-\u30ff\u4e00-\u9fff] [\u3040-\u30ff\u4e00-\u9fff]/);
   });
 
-  test('an encrypted PDF fails with a plain reason', async () => {
+  test('a password-protected PDF is encrypted, with a plain reason', async () => {
     const r = await run(path.join(pdfjs, 'issue3371.pdf'));
-    assert.equal(r.status, 'failed');
+    assert.equal(r.status, 'encrypted');
     assert.equal(r.error, 'PDF is encrypted with a password');
   });
 
