@@ -10,6 +10,7 @@ import type { MetadataField } from '../types.ts';
 import { IndexRejectedError, errorMessage } from '../errors.ts';
 import { compareSequencers } from '../ids.ts';
 import { GRAMS_SCHEMA, GRAMS_TABLE, documentGrams } from './sqlite-grams.ts';
+import { LOOKUP_BACKFILL, LOOKUP_SCHEMA, LOOKUP_TABLE } from './sqlite-lookup.ts';
 import type { IndexDocument, IndexItemResult, IndexOp, SearchIndex } from '../types.ts';
 import { SqliteSearch, toDocument, type Row } from './sqlite-search.ts';
 import { buildQuery, type SearchHit } from '../search/query.ts';
@@ -87,6 +88,8 @@ export class SqliteIndex implements SearchIndex {
       db.exec(`BEGIN; ${GRAMS_SCHEMA}; INSERT INTO ${GRAMS_TABLE}(rowid, grams) SELECT rowid, fsw_grams(name, source, text) FROM documents; COMMIT;`);
     }
     addMetadataColumns(db);
+    const hadLookup = db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(LOOKUP_TABLE) !== undefined;
+    db.exec(`BEGIN; ${LOOKUP_SCHEMA} ${hadLookup ? '' : `; ${LOOKUP_BACKFILL}`}; COMMIT;`);
     // seq_newer(incoming, stored): may the incoming op replace what is stored?
     db.function('seq_newer', { deterministic: true }, (incoming, stored) =>
       incoming == null || stored == null || compareSequencers(String(incoming), String(stored)) >= 0 ? 1 : 0,

@@ -15,6 +15,7 @@ import {
   type KeywordFilter, type SearchBackend, type SearchHit, type SearchPage, type SearchQuery,
 } from '../search/query.ts';
 import { GRAMS_TABLE, isGramTerm } from './sqlite-grams.ts';
+import { LOOKUP_TABLE } from './sqlite-lookup.ts';
 import { SNIPPET_LEAD, SNIPPET_SPAN, highlightWindow } from '../search/snippet.ts';
 
 /** Column of each keyword filter. */
@@ -43,16 +44,22 @@ type Plan = {
   params: Params;
 };
 
-/** `grams`: the index has the gram table (indexes written before it scan for short terms instead). */
-function plan(q: SearchQuery, grams: boolean): Plan {
+/**
+ * `grams`: the index has the gram table (indexes written before it scan for short terms instead);
+ * `lookup`: it has the narrow lookup table, read instead of `documents` unless a scan needs the text.
+ */
+function plan(q: SearchQuery, grams: boolean, lookup: boolean): Plan {
   const params: Params = {};
   const base: string[] = [];
   const long = q.terms.filter((t) => charLength(t.value) >= 3);
   const short = q.terms.filter((t) => charLength(t.value) < 3);
-  let from = 'documents d';
+  const scans = short.some((t) => !grams || !isGramTerm(t.value));
+  // The lookup table's INTEGER PRIMARY KEY is its rowid, equal to the document's.
+  const table = lookup && !scans ? `${LOOKUP_TABLE} d` : 'documents d';
+  let from = table;
   let rank = '0';
   if (long.length > 0) {
-    from = 'documents_fts JOIN documents d ON d.rowid = documents_fts.rowid';
+    from = `documents_fts JOIN ${table} ON d.rowid = documents_fts.rowid`;
     rank = BM25;
     params.match = long.map((t) => `"${t.value.replace(/"/g, '""')}"`).join(' AND ');
     base.push('documents_fts MATCH :match');
@@ -60,7 +67,13 @@ function plan(q: SearchQuery, grams: boolean): Plan {
   short.forEach((t, i) => {
     if (grams && isGramTerm(t.value)) {
       params[`g${i}`] = `"${t.value}"`;
-      base.push(`d.rowid IN (SELECT rowid FROM ${GRAMS_TABLE} WHERE ${GRAMS_TABLE} MATCH :g${i})`);
+      if (from === table) {
+        // The first gram term drives the query (a join walks its matches; IN would first collect them).
+        from = `${GRAMS_TABLE} JOIN ${table} ON d.rowid = ${GRAMS_TABLE}.rowid`;
+        base.push(`${GRAMS_TABLE} MATCH :g${i}`);
+      } else {
+        base.push(`d.rowid IN (SELECT rowid FROM ${GRAMS_TABLE} WHERE ${GRAMS_TABLE} MATCH :g${i})`);
+      }
     } else {
       params[`s${i}`] = containsPattern(t.value);
       base.push(`(d.text LIKE :s${i} ESCAPE '\\' OR d.source LIKE :s${i} ESCAPE '\\')`);
@@ -103,6 +116,7 @@ export class SqliteSearch implements SearchBackend {
   readonly #owns: boolean;
   #hitRow: StatementSync | undefined;
   readonly #grams: boolean;
+  readonly #lookup: boolean;
   /** Columns of the documents table (indexes written by older versions lack some). */
   readonly #columns: Set<string>;
 
@@ -116,6 +130,7 @@ export class SqliteSearch implements SearchBackend {
     // lookup costs no read() call (file-backed pages: the kernel can drop them, they are not heap).
     if (this.#owns) this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 1073741824;');
     this.#grams = this.#db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(GRAMS_TABLE) !== undefined;
+    this.#lookup = this.#db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(LOOKUP_TABLE) !== undefined;
     this.#columns = new Set((this.#db.prepare('PRAGMA table_info(documents)').all() as Array<{ name: string }>).map((c) => c.name));
   }
 
@@ -126,7 +141,7 @@ export class SqliteSearch implements SearchBackend {
    */
   async search(q: SearchQuery): Promise<SearchPage> {
     const after = decodeCursor(q, this.kind);
-    const p = plan(q, this.#grams);
+    const p = plan(q, this.#grams, this.#lookup);
     const params: Params = { ...p.params, limit: q.limit + 1 };
     const own = Object.fromEntries(KEYWORD_FILTERS.map((f) => [f, keywordCondition(f, q.keyword[f], 'm', params)])) as Record<KeywordFilter, string | undefined>;
     const relevance = q.sort === 'relevance';
@@ -146,23 +161,33 @@ export class SqliteSearch implements SearchBackend {
     }
     // A column an older index lacks (language) reads as NULL there: no facet values, and a filter on it matches nothing.
     const facetColumns = KEYWORD_FILTERS.map((f) => `${this.#columns.has(KEYWORD_COLUMNS[f]) ? `d.${KEYWORD_COLUMNS[f]}` : 'NULL'} AS ${KEYWORD_COLUMNS[f]}`).join(', ');
-    const arms = KEYWORD_FILTERS.map(
-      (f) => `SELECT '${f}' AS f, ${KEYWORD_COLUMNS[f]} AS v, count(*) AS n, NULL AS rid, NULL AS id, NULL AS rank, NULL AS sortdate FROM m ${where(KEYWORD_FILTERS.filter((g) => g !== f).map((g) => own[g]))} GROUP BY ${KEYWORD_COLUMNS[f]}`,
-    );
+    // Facets and total from one cross-tabulation of the keyword columns (one GROUP BY instead of one per
+    // facet): a facet counts the cells that pass every other keyword filter.
+    const cols = KEYWORD_FILTERS.map((f) => KEYWORD_COLUMNS[f]);
+    const nulls = cols.map(() => 'NULL').join(', ');
     const all = KEYWORD_FILTERS.map((g) => own[g]);
-    arms.push(`SELECT 'total', NULL, count(*), NULL, NULL, NULL, NULL FROM m ${where(all)}`);
-    arms.push(`SELECT * FROM (SELECT 'hit', NULL, NULL, rid, id, rank, sortdate FROM m ${where([...all, keyset])} ORDER BY ${order} LIMIT :limit)`);
     const sql = `WITH m AS MATERIALIZED (
         SELECT d.rowid AS rid, d.id AS id, ${facetColumns}, ${p.rank} AS rank, coalesce(d.last_modified, '') AS sortdate
         FROM ${p.from} ${where(p.base)}
-      ) ${arms.join(' UNION ALL ')}`;
+      )
+      SELECT 'cell' AS f, ${cols.join(', ')}, count(*) AS n, NULL AS rid, NULL AS id, NULL AS rank, NULL AS sortdate FROM m GROUP BY ${cols.join(', ')}
+      UNION ALL
+      SELECT * FROM (SELECT 'hit', ${nulls}, NULL, rid, id, rank, sortdate FROM m ${where([...all, keyset])} ORDER BY ${order} LIMIT :limit)`;
     const facets = emptyFacets();
     let total = 0;
     const rows: Array<{ rid: number; id: string; rank: number; sortdate: string }> = [];
-    for (const r of this.#db.prepare(sql).all(params) as Array<{ f: string; v: string | null; n: number; rid: number; id: string; rank: number; sortdate: string }>) {
-      if (r.f === 'hit') rows.push(r);
-      else if (r.f === 'total') total = r.n;
-      else if (r.v !== null) facets[r.f as KeywordFilter][r.v] = r.n;
+    const passes = (cell: Record<string, unknown>, f: KeywordFilter) => q.keyword[f].length === 0 || q.keyword[f].includes(String(cell[KEYWORD_COLUMNS[f]]));
+    for (const r of this.#db.prepare(sql).all(params) as Array<Record<string, unknown> & { f: string; n: number; rid: number; id: string; rank: number; sortdate: string }>) {
+      if (r.f === 'hit') {
+        rows.push(r);
+        continue;
+      }
+      if (KEYWORD_FILTERS.every((g) => passes(r, g))) total += r.n;
+      for (const f of KEYWORD_FILTERS) {
+        const v = r[KEYWORD_COLUMNS[f]];
+        if (v === null || !KEYWORD_FILTERS.every((g) => g === f || passes(r, g))) continue;
+        facets[f][String(v)] = (facets[f][String(v)] ?? 0) + r.n;
+      }
     }
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
