@@ -6,6 +6,7 @@
 // enough to tell their flavours apart.
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { isNetpbm } from './netpbm.ts';
 
 export type FileKind =
   | 'pdf' | 'image' | 'text' | 'markdown' | 'csv' | 'html'
@@ -66,12 +67,15 @@ const KIND_MIME: Readonly<Record<Exclude<FileKind, 'image'>, string>> = {
   unknown: 'application/octet-stream',
 };
 
-export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'tiff' | 'bmp' | 'webp';
+export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'tiff' | 'bmp' | 'webp' | 'pnm';
 
 const IMAGE_EXT_FORMAT: Readonly<Record<string, ImageFormat>> = {
   jpg: 'jpeg', jpeg: 'jpeg', jpe: 'jpeg', jfif: 'jpeg', png: 'png', gif: 'gif', bmp: 'bmp', dib: 'bmp',
-  tif: 'tiff', tiff: 'tiff', webp: 'webp',
+  tif: 'tiff', tiff: 'tiff', webp: 'webp', pbm: 'pnm', pgm: 'pnm', ppm: 'pnm', pnm: 'pnm',
 };
+
+/** MIME types that are not image/<format>. */
+const IMAGE_FORMAT_MIME: Partial<Record<ImageFormat, string>> = { pnm: 'image/x-portable-anymap' };
 
 export function extensionOf(name: string): string {
   const base = name.slice(name.lastIndexOf('/') + 1);
@@ -93,6 +97,7 @@ export function imageFormatOf(head: Uint8Array): ImageFormat | undefined {
     const dib = b[14]! | (b[15]! << 8) | (b[16]! << 16) | (b[17]! << 24);
     if ([12, 40, 52, 56, 64, 108, 124].includes(dib)) return 'bmp';
   }
+  if (isNetpbm(b)) return 'pnm';
   return undefined;
 }
 
@@ -100,7 +105,7 @@ export function imageFormatOf(head: Uint8Array): ImageFormat | undefined {
 export function contentTypeOf(kind: FileKind, name: string, imageFormat?: ImageFormat): string {
   if (kind === 'image') {
     const fmt = imageFormat ?? IMAGE_EXT_FORMAT[extensionOf(name)];
-    return fmt ? `image/${fmt}` : 'application/octet-stream';
+    return fmt ? (IMAGE_FORMAT_MIME[fmt] ?? `image/${fmt}`) : 'application/octet-stream';
   }
   return KIND_MIME[kind];
 }

@@ -1,5 +1,6 @@
 // Images -> OCR: jpg, png, gif, webp, tiff (every page of a multi-page tiff up to maxOcrPages), bmp
-// (decoded here: libvips cannot read it). The pixel limit is checked from the header before decoding.
+// and netpbm (decoded here: libvips as sharp ships it reads neither). The pixel limit is checked from
+// the header before decoding. An image that gives no text says so (partial, "no text found").
 import { open, readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
@@ -7,6 +8,7 @@ import type { DocStatus, ExtractLimits, ExtractResult } from '../../types.ts';
 import { imageFormatOf } from './detect.ts';
 import type { ImageFormat } from './detect.ts';
 import type { OcrImage, OcrRunner, OcrSource } from '../ocr/engine.ts';
+import { decodeNetpbm, NetpbmTooLarge } from './netpbm.ts';
 import { Deadline, Problems, TextBudget } from './result.ts';
 import { thumbnailFromFile, thumbnailFromRaw } from './thumbnail.ts';
 
@@ -18,9 +20,10 @@ export async function extractImage(
   opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner; wantThumbnail: boolean },
 ): Promise<ImageResult> {
   const { limits } = opts;
-  const format = imageFormatOf(await readHead(file, 64));
-  if (!format) return { ...empty(0), status: 'unsupported', error: 'not an image format this worker reads (jpg, png, gif, tiff, bmp, webp)' };
-  if (format === 'bmp') return { ...(await extractBmp(file, opts)), format };
+  const format = imageFormatOf(await readHead(file, 256));
+  if (!format) return { ...empty(0), status: 'unsupported', error: 'not an image format this worker reads (jpg, png, gif, tiff, bmp, webp, pbm/pgm/ppm)' };
+  if (format === 'bmp') return { ...(await extractDecoded(file, 'BMP', decodeBmp, opts)), format };
+  if (format === 'pnm') return { ...(await extractDecoded(file, 'netpbm image', decodeNetpbm, opts)), format };
 
   let meta: Metadata;
   try {
@@ -80,6 +83,8 @@ async function ocrPages(
     }
   }
   if (budget.truncated) problems.add(`text cut at the limit of ${limits.maxChars} characters`);
+  // Read without error and still empty: nobody must take it for a searchable document.
+  if (read > 0 && budget.text.trim() === '') problems.add(`no text found by OCR${pages > 1 ? ` on ${read} pages` : ''}`);
   const status: DocStatus = read === 0 && failed > 0 ? 'failed' : problems.any ? 'partial' : 'ok';
   return { text: budget.text, truncated: budget.truncated, pages, ocrPages: read, status, error: problems.message };
 }
@@ -103,16 +108,18 @@ async function readHead(file: string, n: number): Promise<Uint8Array> {
   }
 }
 
-// ---- BMP ----
+// ---- formats decoded here (BMP, netpbm) ----
 
-async function extractBmp(file: string, opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner; wantThumbnail: boolean }): Promise<ImageResult> {
-  // The decoded BMP (3 bytes a pixel) lives only under the raster gate: thumbnail and OCR image are made from it there.
+type RawDecoder = (buf: Uint8Array, maxPixels: number) => Extract<OcrSource, { kind: 'raw' }>;
+
+async function extractDecoded(file: string, what: string, decode: RawDecoder, opts: { limits: ExtractLimits; deadline: Deadline; ocr: OcrRunner; wantThumbnail: boolean }): Promise<ImageResult> {
+  // The decoded pixels live only under the raster gate: thumbnail and OCR image are made from them there.
   let thumbnail: Uint8Array | undefined;
   let img: OcrImage | undefined;
   let prepareError: unknown;
   try {
     await gated(opts, async () => {
-      const raw = decodeBmp(await readFile(file), opts.limits.maxPixels);
+      const raw = decode(await readFile(file), opts.limits.maxPixels);
       if (opts.wantThumbnail) thumbnail = await thumbnailFromRaw(raw).catch(() => undefined);
       img = await opts.ocr.prepare(raw).catch((err: unknown) => {
         prepareError = err;
@@ -120,8 +127,8 @@ async function extractBmp(file: string, opts: { limits: ExtractLimits; deadline:
       });
     });
   } catch (err) {
-    if (err instanceof BmpTooLarge) return { ...empty(1), status: 'too_large', error: err.message };
-    return { ...empty(1), status: 'failed', error: `BMP could not be read: ${(err as Error).message}` };
+    if (err instanceof BmpTooLarge || err instanceof NetpbmTooLarge) return { ...empty(1), status: 'too_large', error: err.message };
+    return { ...empty(1), status: 'failed', error: `${what} could not be read: ${(err as Error).message}` };
   }
   const res = await ocrPages(1, async () => {
     if (!img) throw prepareError;
@@ -132,6 +139,8 @@ async function extractBmp(file: string, opts: { limits: ExtractLimits; deadline:
 }
 
 class BmpTooLarge extends Error {}
+
+// ---- BMP ----
 
 /**
  * Uncompressed BMP (1/4/8-bit palette, 16/24/32-bit, BI_BITFIELDS with the usual masks) to raw
