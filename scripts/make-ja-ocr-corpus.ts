@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import type { SKRSContext2D } from '@napi-rs/canvas';
 import sharp from 'sharp';
+import type { Sharp } from 'sharp';
 import { JA_DOCS } from './ja-ocr-texts.ts';
 import type { JaDoc } from './ja-ocr-texts.ts';
 
@@ -169,7 +170,7 @@ async function scanned(grey: Buffer, width: number, height: number, dpi: number,
   return sharp(soft, { raw: { width, height, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 50 }).withDensity(dpi).toBuffer();
 }
 
-async function png(img: sharp.Sharp, dpi: number): Promise<Buffer> {
+async function png(img: Sharp, dpi: number): Promise<Buffer> {
   return img.png({ compressionLevel: 9, palette: false }).withDensity(dpi).toBuffer();
 }
 
