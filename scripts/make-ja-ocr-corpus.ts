@@ -10,6 +10,7 @@ import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import type { SKRSContext2D } from '@napi-rs/canvas';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
+import { prng } from '../test/helpers/chaos.ts';
 import { JA_DOCS } from './ja-ocr-texts.ts';
 import type { JaDoc } from './ja-ocr-texts.ts';
 
@@ -141,18 +142,6 @@ function setColumn(ctx: SKRSContext2D, text: string, cx: number, top: number, si
 
 // ---- variants ----
 
-/** mulberry32: a small seeded generator, so the noise (and the committed JPEGs) are reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A copier's scan: grey paper, soft focus, grain, JPEG at the quality office scanners use. */
 async function scanned(grey: Buffer, width: number, height: number, dpi: number, seed: number): Promise<Buffer> {
   const soft = await sharp(grey, { raw: { width, height, channels: 1 } })
@@ -161,7 +150,7 @@ async function scanned(grey: Buffer, width: number, height: number, dpi: number,
     .extractChannel(0)
     .raw()
     .toBuffer();
-  const rnd = random(seed);
+  const rnd = prng(seed); // seeded: the committed JPEGs are reproducible
   for (let i = 0; i < soft.length; i++) {
     // Sum of three uniforms: near-Gaussian grain, sigma ~10.
     const n = (rnd() + rnd() + rnd() - 1.5) * 20;
