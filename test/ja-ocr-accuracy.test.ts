@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULTS } from '../src/config.ts';
-import { OcrEngine, prepareForOcr } from '../src/extract/ocr.ts';
+import { OcrEngine, prepareForOcr } from '../src/workers/ocr/tesseract-wasm.ts';
 import { editsAgainst, jaGroup, jaPages, jaTitle, jaTruth, JA_OCR_DIR, nativeCliRead, nativeTesseractMissing } from './helpers/ja-ocr-corpus.ts';
 import type { JaPage } from './helpers/ja-ocr-corpus.ts';
 import { normaliseForCer } from './helpers/cer.ts';
