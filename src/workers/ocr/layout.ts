@@ -1,0 +1,128 @@
+// Page layouts a plain horizontal read loses: vertical Japanese (縦書き), read with the vertical model
+// when the horizontal read is poor, and the short title line (請求書, 会議議事録) that tesseract's layout
+// analysis drops as a lone line of large type. Both work through any engine with a `read` of the
+// OcrEngine shape (native CLI or WASM), so the two engines take the same decisions.
+import sharp from 'sharp';
+import { otsuThreshold } from './preprocess.ts';
+
+type Image = { data: Buffer; width: number; height: number; dpi: number };
+type Read = { text: string; confidence: number; words: number };
+/** The part of the OcrEngine interface used here. */
+export type PageReader = { read(img: Image, req: { langs: string; psm?: 3 | 4 | 5 | 6 | 7 | 11; timeoutMs: number }): Promise<Read> };
+
+/** A horizontal read below this mean confidence may be vertical writing (measured: 18-30 vs 85-93). */
+export const VERTICAL_TRY_BELOW = 60;
+/** The vertical read must beat the horizontal one by this many points to be kept. */
+const VERTICAL_MIN_GAIN = 10;
+
+/** True when the languages include Japanese, so vertical writing is possible. */
+export function mayBeVertical(langs: string): boolean {
+  return langs.split('+').some((l) => l === 'jpn' || l === 'jpn_vert');
+}
+
+/**
+ * The vertical reading of a page that read poorly across: `jpn_vert` with page segmentation 5 (one
+ * block of vertical text), which keeps the short title column that mode 3 sometimes drops. Returns
+ * the read when it is clearly better than `current`, else undefined.
+ */
+export async function readVertical(engine: PageReader, img: Image, current: Read, timeoutMs: number): Promise<Read | undefined> {
+  const vertical = await engine.read(img, { langs: 'jpn_vert', psm: 5, timeoutMs });
+  return vertical.confidence >= current.confidence + VERTICAL_MIN_GAIN ? vertical : undefined;
+}
+
+// ---- the title line ----
+
+/** A first line counts as a title when it is this much taller than the body lines or stands apart. */
+const TITLE_HEIGHT_RATIO = 1.25;
+const TITLE_GAP_RATIO = 1.5;
+/** Band text this close (edit share) to the start of the page's text was read already. */
+const SAME_TEXT = 0.34;
+
+type Band = { top: number; bottom: number };
+
+/** Runs of rows that hold ink (text lines of an upright, straight page). */
+export function lineBands(img: { data: Buffer | Uint8Array; width: number; height: number }): Band[] {
+  const t = otsuThreshold(img.data);
+  // Ignore the outer 2 % (scanner edges, punch holes) and rows with a speck or two.
+  const x0 = Math.floor(img.width * 0.02);
+  const x1 = Math.ceil(img.width * 0.98);
+  const minInk = Math.max(2, Math.floor(img.width / 500));
+  const bands: Band[] = [];
+  let start = -1;
+  for (let y = 0; y <= img.height; y++) {
+    let ink = 0;
+    if (y < img.height) {
+      const row = y * img.width;
+      for (let x = x0; x < x1; x++) if (img.data[row + x]! < t) ink++;
+    }
+    const on = ink >= minInk;
+    if (on && start < 0) start = y;
+    if (!on && start >= 0) {
+      if (y - start >= 4) bands.push({ top: start, bottom: y });
+      start = -1;
+    }
+  }
+  return bands;
+}
+
+/**
+ * The first text line when it looks like a title (taller than the body lines, or set apart from
+ * them), else undefined. Horizontal writing only.
+ */
+export function titleBand(img: { data: Buffer | Uint8Array; width: number; height: number }): Band | undefined {
+  const bands = lineBands(img);
+  if (bands.length < 3) return undefined;
+  const heights = bands.slice(1).map((b) => b.bottom - b.top).sort((a, b) => a - b);
+  const body = heights[heights.length >> 1]!;
+  const first = bands[0]!;
+  const gap = bands[1]!.top - first.bottom;
+  const gaps = bands.slice(1, -1).map((b, i) => bands[i + 2]!.top - b.bottom).sort((a, b) => a - b);
+  const bodyGap = gaps[gaps.length >> 1] ?? gap;
+  const tall = first.bottom - first.top >= body * TITLE_HEIGHT_RATIO;
+  const apart = gap >= Math.max(bodyGap, body * 0.5) * TITLE_GAP_RATIO;
+  // A title is a line, not a picture: at most ~3 body lines tall.
+  if (first.bottom - first.top > body * 3.5) return undefined;
+  return tall || apart ? first : undefined;
+}
+
+/**
+ * Reads the title line alone (page segmentation 7, one line) when it stands out and the page's text
+ * does not already start with it, and returns the text to put first; undefined when nothing is missing.
+ */
+export async function missingTitle(engine: PageReader, img: Image, pageText: string, langs: string, timeoutMs: number): Promise<string | undefined> {
+  const band = titleBand(img);
+  if (!band) return undefined;
+  const pad = Math.round((band.bottom - band.top) * 0.4);
+  const top = Math.max(0, band.top - pad);
+  const height = Math.min(img.height, band.bottom + pad) - top;
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 1 } })
+    .extract({ left: 0, top, width: img.width, height })
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const line = await engine.read({ data, width: info.width, height: info.height, dpi: img.dpi }, { langs, psm: 7, timeoutMs });
+  const title = line.text.trim();
+  if (!title || line.confidence < VERTICAL_TRY_BELOW) return undefined;
+  return alreadyRead(title, pageText) ? undefined : title;
+}
+
+/** Is `line` (about) one of the first lines of `text`? Whitespace ignored. */
+export function alreadyRead(line: string, text: string): boolean {
+  const squash = (s: string) => s.normalize('NFKC').replace(/\s+/g, '');
+  const want = squash(line);
+  if (!want) return true;
+  const lines = text.split('\n').map(squash).filter(Boolean).slice(0, 3);
+  return lines.some((l) => l.includes(want) || editShare(want, l.slice(0, want.length + 2)) <= SAME_TEXT);
+}
+
+function editShare(a: string, b: string): number {
+  const A = [...a];
+  const B = [...b];
+  let prev = Array.from({ length: B.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= A.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= B.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (A[i - 1] === B[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[B.length]! / Math.max(1, A.length);
+}
