@@ -6,9 +6,10 @@
 // other processes on a shared machine hits both sides alike. CER = edit distance ÷ truth length,
 // whitespace removed (Japanese has none; layout spacing is not what search depends on).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { editDistance } from '../../src/workers/extract/result.ts';
 import { runChild } from '../harness/child.ts';
 import { round, workerEnv, type BenchContext } from '../harness/context.ts';
 import { CORPUS, corpusAvailable } from '../harness/corpus.ts';
@@ -58,18 +59,6 @@ function truthFor(dir: string, image: string): string | undefined {
 
 const fold = (s: string) => s.normalize('NFKC').replace(/\s+/g, '');
 
-export function editDistance(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= y.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[y.length]!;
-}
-
 function nativeVersion(): string | undefined {
   try {
     return execFileSync('tesseract', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]?.trim();
@@ -82,12 +71,17 @@ type CorpusFile = { corpus: string; dir: string; name: string };
 
 function corpusFiles(): CorpusFile[] {
   const out: CorpusFile[] = [];
-  const add = (corpus: string, dir: string) => {
+  const add = (corpus: (name: string) => string, dir: string) => {
     if (!existsSync(dir)) return;
-    for (const name of readdirSync(dir).filter((f) => /\.(tif|png|jpg)$/i.test(f) && truthFor(dir, f)).sort()) out.push({ corpus, dir, name });
+    for (const name of readdirSync(dir).filter((f) => /\.(tif|png|jpg)$/i.test(f) && truthFor(dir, f)).sort()) out.push({ corpus: corpus(name), dir, name });
   };
-  add('corpus/ocr', `${CORPUS}ocr/`);
-  add('ja-ocr', JA_CORPUS);
+  add(() => 'corpus/ocr', `${CORPUS}ocr/`);
+  // The Japanese set in two rows, horizontal and vertical writing (its manifest says which page is which).
+  const writing = new Map<string, string>();
+  if (existsSync(`${JA_CORPUS}manifest.json`)) {
+    for (const p of JSON.parse(readFileSync(`${JA_CORPUS}manifest.json`, 'utf8')) as { file: string; writing: string }[]) writing.set(p.file, p.writing);
+  }
+  add((name) => `ja-ocr ${writing.get(name) ?? ''}`.trim(), JA_CORPUS);
   return out;
 }
 

@@ -4,21 +4,8 @@ export function normaliseForCer(text: string): string {
   return text.normalize('NFKC').replace(/\s+/g, '');
 }
 
-export function levenshtein(a: string, b: string): number {
-  const A = Array.from(a);
-  const B = Array.from(b);
-  let prev = new Uint32Array(B.length + 1).map((_, j) => j);
-  let cur = new Uint32Array(B.length + 1);
-  for (let i = 1; i <= A.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= B.length; j++) {
-      const cost = A[i - 1] === B[j - 1] ? 0 : 1;
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[B.length]!;
-}
+export { editDistance as levenshtein } from '../../src/workers/extract/result.ts';
+import { editDistance as levenshtein } from '../../src/workers/extract/result.ts';
 
 export function cer(ocr: string, truth: string): number {
   const t = normaliseForCer(truth);

@@ -131,3 +131,20 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, message: string)
     clearTimeout(timer);
   }
 }
+
+/** Levenshtein distance over code points (OCR title checks here; CER in the tests and the bench). */
+export function editDistance(a: string, b: string): number {
+  const A = Array.from(a);
+  const B = Array.from(b);
+  let prev = new Uint32Array(B.length + 1).map((_, j) => j);
+  let cur = new Uint32Array(B.length + 1);
+  for (let i = 1; i <= A.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= B.length; j++) {
+      const cost = A[i - 1] === B[j - 1] ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[B.length]!;
+}

@@ -3,6 +3,7 @@
 // analysis drops as a lone line of large type. Both work through any engine with a `read` of the
 // OcrEngine shape (native CLI or WASM), so the two engines take the same decisions.
 import sharp from 'sharp';
+import { editDistance } from '../extract/result.ts';
 import { otsuThreshold } from './preprocess.ts';
 
 type Image = { data: Buffer; width: number; height: number; dpi: number };
@@ -116,13 +117,5 @@ export function alreadyRead(line: string, text: string): boolean {
 }
 
 function editShare(a: string, b: string): number {
-  const A = [...a];
-  const B = [...b];
-  let prev = Array.from({ length: B.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= A.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= B.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (A[i - 1] === B[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[B.length]! / Math.max(1, A.length);
+  return editDistance(a, b) / Math.max(1, [...a].length);
 }
