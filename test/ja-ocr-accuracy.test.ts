@@ -19,20 +19,26 @@ const CI = process.env.CI === 'true';
 const FONTS = '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc';
 
 /**
- * Highest CER per variant for the project's OCR path. Measured (see the table the test prints and
- * docs or notes): horizontal pages 1-6 % per variant; the bounds leave ~2 points for engine noise and
- * still catch a lost title line, a wrong turn or a page read with the wrong model (≥ 90 %).
+ * Highest CER per variant for the project's OCR path, either engine (tessdata_fast, eng+jpn). Measured
+ * on this corpus: horizontal 1.1-2.9 %, vertical 2.2-4.7 % (a bottom-aligned signature column of the
+ * vertical letter is dropped by tesseract's layout analysis: 6.4 % on that page). The bounds leave
+ * about a point for engine builds and still catch a lost title line (~1 %), a page read with the
+ * wrong model or turn (≥ 50 %), or the vertical step switched off (100 %).
  */
 const MAX_CER: Record<string, number> = {
-  'horizontal/clean': 0.05,
-  'horizontal/scan': 0.08,
-  'horizontal/skewed': 0.06,
-  'horizontal/rotated': 0.05,
+  'horizontal/clean': 0.025,
+  'horizontal/scan': 0.04,
+  'horizontal/skewed': 0.025,
+  'horizontal/rotated': 0.025,
   'vertical/clean': 0.06,
-  'vertical/scan': 0.08,
-  'vertical/skewed': 0.06,
+  'vertical/scan': 0.035,
+  'vertical/skewed': 0.035,
   'vertical/rotated': 0.06,
 };
+/** The issue's target is "at or below the native CLI" per variant; this much slack absorbs engine builds. */
+const CLI_SLACK = 0.003;
+/** Variants whose every title line (請求書, 会議議事録 …) must be in the text. */
+const TITLES_REQUIRED = ['horizontal/clean', 'horizontal/scan'];
 
 type Tally = { edits: number; chars: number; titles: number; pages: number };
 
@@ -114,6 +120,9 @@ describe('Japanese OCR corpus', () => {
         for (const [group, t] of groups) {
           const rate = t.edits / t.chars;
           assert.ok(rate <= MAX_CER[group]!, `${group}: CER ${(rate * 100).toFixed(1)} % over ${MAX_CER[group]! * 100} %`);
+          const cli = native.get(group);
+          if (cli) assert.ok(rate <= cli.edits / cli.chars + CLI_SLACK, `${group}: CER ${(rate * 100).toFixed(1)} % above the native CLI's ${((cli.edits / cli.chars) * 100).toFixed(1)} %`);
+          if (TITLES_REQUIRED.includes(group)) assert.equal(t.titles, t.pages, `${group}: title line read on ${t.titles} of ${t.pages} pages`);
         }
       });
     });
