@@ -39,7 +39,7 @@ describe('Excel 97-2003 (.xls)', () => {
   test('cells of every sheet come out row by row under the sheet name, with the summary metadata', async () => {
     const xls = buildXls(
       [
-        { name: '売上', rows: [['品目', '数量'], ['りんご', 12], ['Widget', 3.5]] },
+        { name: '売上', rows: [['品目', '数量', '納品日'], ['りんご', 12, new Date('2024-03-15T00:00:00Z')], ['Widget', 3.5]] },
         { name: 'Notes', rows: [['Quarterly figures, unaudited']] },
       ],
       { summary: { title: '四半期売上', author: '山田 太郎; Jane Doe', keywords: 'sales, 2024', created: CREATED, modified: MODIFIED, application: 'Microsoft Excel' } },
@@ -49,7 +49,7 @@ describe('Excel 97-2003 (.xls)', () => {
     const r = await extractDocument(path, 'xls', LIMITS);
     assert.equal(r.status, 'ok', r.error);
     assert.equal(r.pages, 2, 'pages counts the sheets');
-    assert.match(r.text, /売上\n品目\t数量\nりんご\t12\nWidget\t3\.5/);
+    assert.match(r.text, /売上\n品目\t数量\t納品日\nりんご\t12\t2024-03-15\nWidget\t3\.5/, 'a date cell reads as a date, not as its serial number');
     assert.match(r.text, /Notes\nQuarterly figures, unaudited/);
     assert.deepEqual(r.metadata, {
       title: '四半期売上',
@@ -153,4 +153,10 @@ describe('OOXML and PDF metadata', () => {
       application: 'Writer 7',
     });
   });
+});
+
+test('Excel number formats: which format codes are dates', async () => {
+  const { isDateFormat } = await import('../src/workers/extract/legacy-excel.ts');
+  for (const code of ['yyyy/mm/dd', 'm/d/yy h:mm', '[$-411]ggge"年"m"月"d"日"', 'hh:mm:ss', 'd-mmm-yy', 'mm:ss.0']) assert.equal(isDateFormat(code), true, code);
+  for (const code of ['0.00', '#,##0', '0%', '"days"0', '[Red]#,##0', 'General', '@']) assert.equal(isDateFormat(code), false, code);
 });

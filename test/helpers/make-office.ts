@@ -62,7 +62,7 @@ export function compoundFile(streams: Record<string, Uint8Array>): Buffer {
 
 // ---- Excel 97-2003 (BIFF8) ----
 
-export type Sheet = { name: string; rows: Array<Array<string | number>> };
+export type Sheet = { name: string; rows: Array<Array<string | number | Date>> };
 
 /** A .xls with shared strings and numbers; `encrypted` adds a FILEPASS record (the cells stay readable here). */
 export function buildXls(sheets: Sheet[], opts: { summary?: Summary; encrypted?: boolean } = {}): Buffer {
@@ -75,10 +75,11 @@ export function buildXls(sheets: Sheet[], opts: { summary?: Summary; encrypted?:
   const sheetStreams = sheets.map((sheet) => {
     const recs: Buffer[] = [record(0x0809, Buffer.concat([u16le(0x0600), u16le(0x0010), Buffer.alloc(12)]))];
     sheet.rows.forEach((row, r) => row.forEach((v, c) => {
-      if (typeof v === 'number') {
+      if (typeof v === 'number' || v instanceof Date) {
+        // A date is its Excel serial (days since 1899-12-30) in a cell whose format (XF 1) is a date format.
         const f = Buffer.alloc(8);
-        f.writeDoubleLE(v);
-        recs.push(record(0x0203, Buffer.concat([u16le(r), u16le(c), u16le(0), f])));
+        f.writeDoubleLE(v instanceof Date ? v.getTime() / 86_400_000 + 25_569 : v);
+        recs.push(record(0x0203, Buffer.concat([u16le(r), u16le(c), u16le(v instanceof Date ? 1 : 0), f])));
       } else {
         recs.push(record(0x00fd, Buffer.concat([u16le(r), u16le(c), u16le(0), u32le(sst(v))])));
       }
@@ -90,6 +91,9 @@ export function buildXls(sheets: Sheet[], opts: { summary?: Summary; encrypted?:
   const head = [record(0x0809, Buffer.concat([u16le(0x0600), u16le(0x0005), Buffer.alloc(12)]))];
   if (opts.encrypted) head.push(record(0x002f, Buffer.concat([u16le(1), Buffer.alloc(52)])));
   head.push(record(0x0042, u16le(1200)));
+  // Cell formats: XF 0 General, XF 1 the built-in date format 14 (m/d/yy).
+  head.push(record(0x00e0, Buffer.concat([u16le(0), u16le(0), Buffer.alloc(16)])));
+  head.push(record(0x00e0, Buffer.concat([u16le(0), u16le(14), Buffer.alloc(16)])));
   const boundsheetLen = (name: string) => 4 + 8 + Buffer.from(name, 'utf16le').length;
   const globalsLen = head.reduce((n, b) => n + b.length, 0) + sheets.reduce((n, s) => n + boundsheetLen(s.name), 0) + 4 + sstBody.length + 4;
   let offset = globalsLen;

@@ -1,8 +1,9 @@
 // Excel 97–2003 (.xls, BIFF8, and Excel 5/95 BIFF5) to text: the Workbook stream's records read
 // directly ([MS-XLS]) from the OLE2 container. Cell values row by row under each sheet's name, then
-// headers/footers, text boxes and comments. Number formats are not applied (a date cell reads as its
-// serial number). SheetJS would do more, but the release the npm registry serves (0.18.5) is from 2022
-// and carries open advisories (prototype pollution, ReDoS) for exactly this job: reading untrusted files.
+// headers/footers, text boxes and comments. Date and time formats are applied (a date cell reads as
+// 2024-03-15); other number formats (percent, currency) are not. SheetJS would do more, but the
+// release the npm registry serves (0.18.5) is from 2022 and carries open advisories (prototype
+// pollution, ReDoS) for exactly this job: reading untrusted files.
 import type { DocMetadata } from '../../types.ts';
 import { EncryptedDocumentError } from './encrypted.ts';
 import { decodeCodepage, openCompound, rootStream, summaryMetadata } from './ole2.ts';
@@ -28,6 +29,11 @@ const FOOTER = 0x0015;
 const TXO = 0x01b6;
 const FILEPASS = 0x002f;
 const CODEPAGE = 0x0042;
+const FORMAT = 0x041e;
+const XF = 0x00e0;
+const DATEMODE = 0x0022;
+/** Excel's built-in date and time number formats ([MS-XLS] 2.4.126). */
+const BUILTIN_DATE_FORMATS = [14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 46, 47];
 
 const BOF_BIFF2 = 0x0009;
 const BOF_BIFF3 = 0x0209;
@@ -59,6 +65,11 @@ export function workbookText(bytes: Uint8Array, maxChars: number): WorkbookText 
   let row = -1;
   let line: string[] = [];
   let pendingFormulaString = false;
+  // Number formats: which cell formats (XF) show a date, so a date cell reads as a date, not a serial.
+  const dateFormats = new Set<number>(BUILTIN_DATE_FORMATS);
+  const xfIsDate: boolean[] = [];
+  let date1904 = false;
+  const value = (n: number, ixfe: number) => (xfIsDate[ixfe] ? formatDate(n, date1904) : formatNumber(n));
   const flushRow = () => {
     if (line.length) out.add(line.filter(Boolean).join('\t'));
     line = [];
@@ -105,6 +116,19 @@ export function workbookText(bytes: Uint8Array, maxChars: number): WorkbookText 
         break;
       case FILEPASS:
         throw new EncryptedDocumentError('the workbook is password-protected', metadata ? { metadata } : {});
+      case FORMAT:
+        if (d.length >= 3) {
+          const ifmt = v.getUint16(0, true);
+          const code = biff8 ? unicodeString(d, 2).text : decodeCodepage(d.subarray(3, 3 + d[2]!), codepage);
+          if (isDateFormat(code)) dateFormats.add(ifmt);
+        }
+        break;
+      case XF:
+        if (d.length >= 4) xfIsDate.push(dateFormats.has(v.getUint16(2, true)));
+        break;
+      case DATEMODE:
+        if (d.length >= 2) date1904 = v.getUint16(0, true) === 1;
+        break;
       case CODEPAGE:
         if (d.length >= 2) codepage = v.getUint16(0, true);
         break;
@@ -134,15 +158,15 @@ export function workbookText(bytes: Uint8Array, maxChars: number): WorkbookText 
         if (inSheet && d.length >= 9) cell(v.getUint16(0, true), String(v.getUint16(7, true)));
         break;
       case NUMBER:
-        if (inSheet && d.length >= 14) cell(v.getUint16(0, true), formatNumber(v.getFloat64(6, true)));
+        if (inSheet && d.length >= 14) cell(v.getUint16(0, true), value(v.getFloat64(6, true), v.getUint16(4, true)));
         break;
       case RK:
-        if (inSheet && d.length >= 10) cell(v.getUint16(0, true), formatNumber(rkValue(v.getUint32(6, true))));
+        if (inSheet && d.length >= 10) cell(v.getUint16(0, true), value(rkValue(v.getUint32(6, true)), v.getUint16(4, true)));
         break;
       case MULRK:
         if (inSheet && d.length >= 6) {
           const r = v.getUint16(0, true);
-          for (let p = 4; p + 6 <= d.length - 2; p += 6) cell(r, formatNumber(rkValue(v.getUint32(p + 2, true))));
+          for (let p = 4; p + 6 <= d.length - 2; p += 6) cell(r, value(rkValue(v.getUint32(p + 2, true)), v.getUint16(p, true)));
         }
         break;
       case FORMULA:
@@ -155,7 +179,7 @@ export function workbookText(bytes: Uint8Array, maxChars: number): WorkbookText 
               pendingFormulaString = true;
             }
           } else {
-            cell(r, formatNumber(v.getFloat64(6, true)));
+            cell(r, value(v.getFloat64(6, true), v.getUint16(4, true)));
           }
         }
         break;
@@ -329,6 +353,23 @@ function rkValue(rk: number): number {
     n = buf.getFloat64(0, true);
   }
   return rk & 0x01 ? n / 100 : n;
+}
+
+/** A format code shows a date or time when it has d/m/y/h/s outside quotes, brackets and escapes, and no digit placeholders. */
+export function isDateFormat(code: string): boolean {
+  const bare = code.replace(/"[^"]*"|\[[^\]]*\]|\\.|_.|\*./g, '');
+  return /[dmyhs]/i.test(bare) && !/[0#?]/.test(bare.replace(/\.0+/g, ''));
+}
+
+/** An Excel serial date as ISO date (and time when it has one): 1900 system with its leap-year bug, or 1904. */
+function formatDate(serial: number, date1904: boolean): string {
+  if (!Number.isFinite(serial) || serial < 0 || serial > 2_958_465) return formatNumber(serial);
+  const days = date1904 ? serial + 1462 : serial < 60 ? serial + 1 : serial;
+  const ms = Math.round((days - 25_569) * 86_400_000);
+  const iso = new Date(ms).toISOString();
+  // Below 1 the serial is a time of day alone.
+  if (serial < 1) return iso.slice(11, 19);
+  return Number.isInteger(serial) ? iso.slice(0, 10) : iso.slice(0, 19).replace('T', ' ');
 }
 
 function formatNumber(n: number): string {
