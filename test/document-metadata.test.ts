@@ -96,6 +96,15 @@ describe('PowerPoint 97-2003 (.ppt)', () => {
     assert.deepEqual(r.metadata, { title: 'Roadmap', subject: 'Planning', authors: ['Suzuki'], created: CREATED.toISOString(), application: 'Microsoft PowerPoint' });
   });
 
+  test('master text is kept, but not the title/body prompts, whatever their language', async () => {
+    const ppt = buildPpt(['本文のスライド'], { master: { prompt: 'マスター タイトルの書式設定', footer: '社外秘 ACME株式会社' } });
+    const r = await extractDocument(await file('master.ppt', ppt), 'ppt', LIMITS);
+    assert.equal(r.status, 'ok', r.error);
+    assert.match(r.text, /社外秘 ACME株式会社/);
+    assert.doesNotMatch(r.text, /マスター タイトル/);
+    assert.match(r.text, /本文のスライド/);
+  });
+
   test('a password-protected presentation is encrypted with its metadata', async () => {
     const r = await extractDocument(await file('locked.ppt', buildPpt(['hidden'], { encrypted: true, summary: { title: 'Board deck' } })), 'ppt', LIMITS);
     assert.equal(r.status, 'encrypted');

@@ -37,6 +37,7 @@ const NO_TEXT: Readonly<Record<string, string>> = {
   'testEXCEL_embeddedPDF_mac.xlsx': 'only an embedded PDF (OLE object), empty cells',
   'testExcel_embeddedPDF.xlsx': 'only an embedded PDF (OLE object), empty cells',
   'testWPSAttachment.pptx': 'only embedded documents (OLE objects), empty slide',
+  'testWPSAttachment.ppt': 'only embedded documents (OLE objects), empty slide; its master holds only the (Chinese) prompts',
   'testRTFEmbeddedFiles.rtf': 'only embedded objects (\\object groups)',
   'testRTFEmbeddedLink.rtf': 'only a linked object',
   'testBinControlWord.rtf': 'only a picture in a \\bin group',

@@ -118,7 +118,7 @@ function record(type: number, body: Buffer): Buffer {
 // ---- PowerPoint 97-2003 ----
 
 /** A .ppt whose slides each hold one text (TextCharsAtom in the SlideListWithText), and one comment. */
-export function buildPpt(slides: string[], opts: { summary?: Summary; comment?: string; encrypted?: boolean } = {}): Buffer {
+export function buildPpt(slides: string[], opts: { summary?: Summary; comment?: string; encrypted?: boolean; master?: { prompt: string; footer: string } } = {}): Buffer {
   const atoms: Buffer[] = [];
   slides.forEach((text, i) => {
     atoms.push(pptRecord(0, 0, 0x03f3, Buffer.concat([u32le(i + 1), u32le(0), u32le(0), u32le(256 + i), u32le(0)])));
@@ -134,7 +134,17 @@ export function buildPpt(slides: string[], opts: { summary?: Summary; comment?: 
     ])));
   }
   const document = pptRecord(0xf, 0, 0x03e8, Buffer.concat(parts));
-  const streams: Record<string, Uint8Array> = { 'PowerPoint Document': document, 'Current User': Buffer.alloc(20) };
+  const masters: Buffer[] = [];
+  if (opts.master) {
+    // A master's drawing: a title placeholder (placement id 1) holding the prompt, and a footer placeholder (9).
+    const shape = (placementId: number, text: string) => pptRecord(0xf, 0, 0xf004, Buffer.concat([
+      pptRecord(0xf, 0, 0xf011, pptRecord(0, 0, 0x0bc3, Buffer.concat([u32le(0), Buffer.from([placementId, 0, 0, 0])]))),
+      pptRecord(0xf, 0, 0xf00d, pptRecord(0, 0, 0x0fa0, Buffer.from(text, 'utf16le'))),
+    ]));
+    const drawing = pptRecord(0xf, 0, 0x040c, pptRecord(0xf, 0, 0xf002, pptRecord(0xf, 0, 0xf003, Buffer.concat([shape(1, opts.master.prompt), shape(9, opts.master.footer)]))));
+    masters.push(pptRecord(0xf, 0, 0x03f8, drawing));
+  }
+  const streams: Record<string, Uint8Array> = { 'PowerPoint Document': Buffer.concat([document, ...masters]), 'Current User': Buffer.alloc(20) };
   if (opts.summary) streams['\u0005SummaryInformation'] = summaryStream(opts.summary);
   if (opts.encrypted) streams.EncryptedSummary = Buffer.alloc(64);
   return compoundFile(streams);

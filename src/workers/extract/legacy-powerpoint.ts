@@ -1,7 +1,8 @@
 // PowerPoint 97–2003 (.ppt) to text: the "PowerPoint Document" stream of the OLE2 container is a tree
 // of records ([MS-PPT] 2.3.1); slide, notes, master and text-box text sits in TextCharsAtom (UTF-16) and
 // TextBytesAtom (8-bit) records, comments in CString atoms of Comment10 containers. The tree is walked
-// in file order; text kept by an incremental save appears once (exact repeats are dropped).
+// in file order; text kept by an incremental save appears once (exact repeats are dropped). Master
+// title/body placeholders are skipped (their text is the "click to edit" prompt, in any language).
 import type { DocMetadata } from '../../types.ts';
 import { EncryptedDocumentError } from './encrypted.ts';
 import { openCompound, rootStream, summaryMetadata } from './ole2.ts';
@@ -16,10 +17,19 @@ const COMMENT10 = 0x2ee0;
 const SLIDE_LIST_WITH_TEXT = 0x0ff0;
 const SLIDE_PERSIST_ATOM = 0x03f3;
 const CRYPT_SESSION10 = 0x2f14;
+const MAIN_MASTER = 0x03f8;
+const SHAPE_CONTAINER = 0xf004;
+const PLACEHOLDER_ATOM = 0x0bc3;
+/**
+ * Master placeholders whose text is PowerPoint's prompt in the user's language ("Click to edit Master
+ * title style", "マスター タイトルの書式設定"): title, body, centered title, subtitle, notes image and
+ * body, slide number ([MS-PPT] 2.13.21). Footer, header and date placeholders keep their text.
+ */
+const PROMPT_PLACEHOLDERS = new Set([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08]);
 /** Containers nest a few levels (document > slide > drawing > group > shape > text box); more is a crafted file. */
 const MAX_DEPTH = 32;
 
-/** The prompts PowerPoint puts in master placeholders: template, not content. */
+/** The English prompts, for masters whose placeholders carry no placement id (old writers). */
 const MASTER_PROMPTS = new Set([
   'Click to edit Master title style', 'Click to edit Master text styles', 'Click to edit Master subtitle style',
   'Second level', 'Third level', 'Fourth level', 'Fifth level', '*',
@@ -47,8 +57,24 @@ export function presentationText(bytes: Uint8Array, maxChars: number): Presentat
     if (length > maxChars) truncated = true;
   };
 
-  const walk = (start: number, end: number, depth: number, parent: number, parentInstance: number) => {
-    const v = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+  const v = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+  /** The placement id of the first OEPlaceholderAtom in a shape, or undefined. */
+  const placeholderOf = (start: number, end: number, depth: number): number | undefined => {
+    for (let p = start; p + 8 <= end; ) {
+      const verInst = v.getUint16(p, true);
+      const type = v.getUint16(p + 2, true);
+      const len = v.getUint32(p + 4, true);
+      if (type === PLACEHOLDER_ATOM && p + 13 <= end) return stream[p + 8 + 4];
+      if ((verInst & 0x0f) === 0x0f && depth < MAX_DEPTH) {
+        const found = placeholderOf(p + 8, Math.min(end, p + 8 + len), depth + 1);
+        if (found !== undefined) return found;
+      }
+      p += 8 + len;
+    }
+    return undefined;
+  };
+
+  const walk = (start: number, end: number, depth: number, parent: number, parentInstance: number, inMaster = false) => {
     let p = start;
     while (p + 8 <= end && !truncated) {
       const verInst = v.getUint16(p, true);
@@ -58,7 +84,8 @@ export function presentationText(bytes: Uint8Array, maxChars: number): Presentat
       const body = stream.subarray(p + 8, bodyEnd);
       if (type === CRYPT_SESSION10) throw encrypted(summary.metadata);
       if ((verInst & 0x0f) === 0x0f) {
-        if (depth < MAX_DEPTH) walk(p + 8, bodyEnd, depth + 1, type, verInst >> 4);
+        const promptShape = inMaster && type === SHAPE_CONTAINER && PROMPT_PLACEHOLDERS.has(placeholderOf(p + 8, bodyEnd, depth + 1) ?? -1);
+        if (depth < MAX_DEPTH && !promptShape) walk(p + 8, bodyEnd, depth + 1, type, verInst >> 4, inMaster || type === MAIN_MASTER);
       } else if (type === TEXT_CHARS_ATOM) {
         add(utf16(body));
       } else if (type === TEXT_BYTES_ATOM) {
