@@ -111,9 +111,23 @@ export class QueryError extends WorkerError {
 }
 
 /**
+ * Auth and key-management refusals (a role missing a grant, a bucket policy, a disabled KMS key, expired
+ * credentials) are about the worker's configuration, not the object: once fixed, the same request
+ * succeeds. They are retryable, so the message waits on the queue and reaches the DLQ by redrive.
+ * InvalidObjectState (an archived object) is a 403 too, but about the object: it stays permanent.
+ */
+const AUTH_ERROR = /^(AccessDenied|AccessDeniedException|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|ExpiredTokenException|InvalidToken|TokenRefreshRequired|UnrecognizedClientException|InvalidClientTokenId|AllAccessDisabled|AccountProblem|KMS\..*)$/;
+
+export function isAuthError(name: string, code: string | undefined, status: number | undefined): boolean {
+  if (AUTH_ERROR.test(name) || (code !== undefined && AUTH_ERROR.test(code))) return true;
+  return status === 401 || (status === 403 && name !== 'InvalidObjectState' && code !== 'InvalidObjectState');
+}
+
+/**
  * Classifies a failed call to a dependency (S3, SQS, any SDK or the network), by the HTTP status the
  * AWS SDK v3 and the OpenSearch client both expose: 404 -> NOT_FOUND, 412 -> STALE_EVENT; throttling,
- * 5xx, timeouts and connection errors -> RETRYABLE; any other 4xx -> REQUEST_REJECTED (permanent).
+ * 5xx, timeouts, connection errors and auth refusals (401/403, KMS) -> RETRYABLE; any other 4xx ->
+ * REQUEST_REJECTED (permanent).
  * Extraction failures never come here: the pool reports them in the result's status.
  */
 export function classifyDependencyError(err: unknown, what: string): WorkerError {
@@ -121,9 +135,12 @@ export function classifyDependencyError(err: unknown, what: string): WorkerError
   const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; statusCode?: number; meta?: { statusCode?: number } };
   const status = e?.$metadata?.httpStatusCode ?? e?.statusCode ?? e?.meta?.statusCode;
   const name = e?.name ?? '';
-  const msg = `${what}: ${e?.message ?? String(err)}`;
+  const text = e?.message ?? String(err);
+  // The AWS error code (AccessDenied, KMS.DisabledException) says more to an operator than its message.
+  const msg = name && name !== 'Error' && !text.includes(name) ? `${what}: ${name}: ${text}` : `${what}: ${text}`;
   if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchVersion') return new NotFoundError(msg, { cause: err });
   if (status === 412 || name === 'PreconditionFailed') return new StaleEventError(msg, { cause: err });
+  if (isAuthError(name, e?.code ?? (e as { Code?: string })?.Code, status)) return new RetryableError(msg, { cause: err });
   if (status === undefined || status === 429 || status >= 500 || e?.$retryable || /Throttl|Timeout|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|AbortError/i.test(`${name} ${e?.code ?? ''} ${e?.message ?? ''}`)) {
     return new RetryableError(msg, { cause: err });
   }

@@ -352,17 +352,18 @@ test('OpenSearch per-item 429 and 500 (partial failures): only the failed items 
   const { w, docs, real } = await startOpenSearchWorker();
   for (const k of keys.slice(0, 4)) os!.faults.item(documentId(fx.bucket, k), 'rejected', 2);
   for (const k of keys.slice(4, 6)) os!.faults.item(documentId(fx.bucket, k), 'internal', 1);
-  // One document the index refuses for good (a mapping conflict): it is dropped, logged and counted,
-  // and its message finished; the documents batched with it are indexed.
+  // One document the index refuses (a mapping conflict): it is stored by name with status failed,
+  // logged and counted, and its message finished; the documents batched with it are indexed.
   const refused = keys[10]!;
-  os!.faults.item(documentId(fx.bucket, refused), 'mapper_parsing', 100);
+  os!.faults.item(documentId(fx.bucket, refused), 'mapper_parsing', 1);
   try {
-    await until('all but the refused one indexed and the queue empty', async () => docs().size === keys.length - 1 && (await queueEmpty()));
+    await until('all indexed (the refused one by name) and the queue empty', async () => docs().size === keys.length && (await queueEmpty()));
   } finally {
     await w.stop('OpenSearch per-item faults');
     await real.close();
   }
-  assertInOpenSearch(docs(), keys.filter((k) => k !== refused));
+  assertInOpenSearch(docs(), keys);
+  assert.equal(docs().get(documentId(fx.bucket, refused))?.source.status, 'failed');
   assert.equal(await fx.dlqCount(), 0, 'a refused document is not a poison message');
   const m = await w.metrics();
   assert.ok((m.get('filesearch_index_item_retries_total') ?? 0) >= 6, `per-item retries are counted: ${m.get('filesearch_index_item_retries_total')}`);

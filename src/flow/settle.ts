@@ -2,7 +2,7 @@
 // if a task failed in a way a retry can help, released with a backoff from its receive count.
 // Malformed messages are released too (never deleted), so the redrive policy moves them to the DLQ.
 import type { Channel } from './channel.ts';
-import type { WorkerError } from '../errors.ts';
+import { WorkerError } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import { DOC_STATUSES, type DocStatus, type JobSource, type Lease } from '../types.ts';
@@ -11,6 +11,16 @@ import { type MessageState, type Task, type TaskOutcome, retryDelaySeconds, wors
 
 function isDocStatus(s: string): s is DocStatus {
   return (DOC_STATUSES as readonly string[]).includes(s);
+}
+
+/**
+ * A task that failed wrote nothing for its object. Whatever the reason, deleting the message would
+ * lose the object: it goes back to the queue, and the redrive policy moves it to the DLQ if it keeps
+ * failing. (Stages store what they can — metadata with status failed — before they report a failure.)
+ */
+function keepable(error: WorkerError): WorkerError {
+  if (error.kind !== 'permanent') return error;
+  return new WorkerError('retryable', error.code, `${error.message} (nothing was written; kept for redrive)`, { cause: error });
 }
 
 export type SettlerOptions = { retryBaseSeconds: number; retryMaxSeconds: number };
@@ -44,8 +54,9 @@ export class Settler {
       task.file = undefined;
       await file.dispose().catch((err) => this.#logger.warn({ err: String(err) }, 'could not remove temp file'));
     }
-    if (error) msg.error = worse(msg.error, error);
-    if (task.doc) msg.statuses.push(task.doc.status);
+    if (error) msg.error = worse(msg.error, outcome === 'failed' ? keepable(error) : error);
+    if (outcome === 'failed') msg.statuses.push('error');
+    else if (task.doc) msg.statuses.push(task.doc.status);
     else msg.statuses.push(outcome === 'skipped' ? 'skipped' : outcome === 'ok' ? (task.spec.action === 'remove' ? 'removed' : 'ok') : 'error');
     msg.pending--;
     if (msg.pending <= 0) await this.#end(msg);

@@ -31,6 +31,8 @@ export type Task = {
   reservedBytes: number;
   op?: IndexOp;
   doc?: IndexDocument;
+  /** The index refused the full document once; its metadata-only form has been sent instead. */
+  refusedOnce?: boolean;
 };
 
 export function newMessageState(lease: Lease, jobs: number): MessageState {

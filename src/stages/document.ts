@@ -63,3 +63,20 @@ export function extractedDocument(task: Task, r: ExtractResult, thumbnail: strin
 export function unexpectedlyEmpty(r: ExtractResult): boolean {
   return r.status === 'ok' && r.text.trim() === '' && !r.contentType.startsWith('image/') && r.ocrPages === 0;
 }
+
+/**
+ * What is stored when the index refuses a document: the same object by name and storage metadata
+ * only, with status failed and the index's reason. Nothing extracted from the file (text, title,
+ * language, …) is kept: any of it may be what the index refused.
+ */
+export function failedDocument(doc: IndexDocument, reason: string): IndexDocument {
+  const { id, source, bucket, key, name, contentType, size, etag, versionId, sequencer, lastModified } = doc;
+  return {
+    id, source, bucket, key, name, contentType, size,
+    ...(etag ? { etag } : {}),
+    ...(versionId ? { versionId } : {}),
+    ...(sequencer ? { sequencer } : {}),
+    ...(lastModified ? { lastModified } : {}),
+    status: 'failed', error: reason, text: '', truncated: false, pages: 0, ocrPages: 0, indexedAt: new Date().toISOString(),
+  };
+}

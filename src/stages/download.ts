@@ -1,7 +1,7 @@
 // Download: gives each upsert task a local file inside the private temp dir, within a byte budget.
 // A remove task only checks that no newer object has taken the key (a stale remove is dropped).
 // Gone or changed objects finish the task with nothing indexed; too-large objects are indexed by
-// name with status too_large, without their body.
+// name with status too_large, unreadable ones (a permanent refusal) with status failed and the reason.
 import { type WorkerError, RetryableError, TooLargeError, classifyDependencyError } from '../errors.ts';
 import type { Channel } from '../flow/channel.ts';
 import type { ByteBudget } from '../flow/stage.ts';
@@ -76,8 +76,15 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
         ctx.logger.info({ messageId: task.msg.lease.id, code: e.code }, 'object gone or changed; nothing to index');
         ctx.telemetry.stageItem('download', 'skipped', seconds(t0));
         await ctx.settle.finish(task, 'skipped');
+      } else if (e.kind === 'permanent') {
+        // The object exists but cannot be read, for a reason a retry will not change: store it by name
+        // with the reason, so the message never ends with nothing written.
+        task.doc = metadataDocument(task, { size: ref.size ?? 0, status: 'failed', error: e.message });
+        task.op = { kind: 'upsert', doc: task.doc };
+        ctx.telemetry.stageItem('download', 'failed', seconds(t0));
+        await toIndex.push(task);
       } else {
-        ctx.telemetry.stageItem('download', e.retryable ? 'retry' : 'failed', seconds(t0));
+        ctx.telemetry.stageItem('download', 'retry', seconds(t0));
         if (blobsFailed(e)) return;
         await ctx.settle.finish(task, 'failed', e);
       }

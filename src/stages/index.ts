@@ -1,5 +1,6 @@
 // Index: batches upserts and removes by count, bytes and time, writes each batch, and finishes every
-// task with its own outcome (the index reports one result per op).
+// task with its own outcome (the index reports one result per op). A document the index refuses is
+// stored by name with status failed; a message ends with nothing written only by going back to the queue.
 import { writeBatches } from '../flow/batch.ts';
 import type { Channel } from '../flow/channel.ts';
 import { RetryableError, errorMessage } from '../errors.ts';
@@ -7,6 +8,7 @@ import type { IntakeBreaker } from '../flow/intake-breaker.ts';
 import type { IndexItemResult } from '../types.ts';
 import type { Task } from '../flow/work.ts';
 import { type StageContext, seconds } from './context.ts';
+import { failedDocument } from './document.ts';
 
 function opBytes(task: Task): number {
   const op = task.op!;
@@ -28,15 +30,11 @@ async function writeBatch(ctx: StageContext, batch: Task[]): Promise<void> {
     const e = new RetryableError(`index write not attempted: ${breaker.readiness().reason ?? 'intake paused'}`);
     results = batch.map(() => ({ ok: false, error: e }));
   } else {
-    try {
-      results = await ctx.index.write(batch.map((t) => t.op!));
-    } catch (err) {
-      const e = new RetryableError(`index write: ${errorMessage(err)}`, { cause: err });
-      results = batch.map(() => ({ ok: false, error: e }));
-    }
+    results = await write(ctx, batch);
     if (breaker) reportToBreaker(ctx, breaker, results);
   }
   const per = seconds(t0) / batch.length;
+  const refused: Task[] = [];
   for (let i = 0; i < batch.length; i++) {
     const task = batch[i]!;
     const r = results[i] ?? { ok: false as const, error: new RetryableError('index returned no result for this op') };
@@ -45,15 +43,51 @@ async function writeBatch(ctx: StageContext, batch: Task[]): Promise<void> {
       ctx.telemetry.stageItem('index', r.stale ? 'skipped' : 'ok', per);
       if (task.doc && !r.stale) ctx.telemetry.documentStatus(task.doc.status);
       await ctx.settle.finish(task, r.stale ? 'skipped' : 'ok');
+      continue;
+    }
+    if (r.error.retryable && breaker?.hold(task)) {
+      ctx.telemetry.stageItem('index', 'retry', per);
+      continue;
+    }
+    ctx.telemetry.stageItem('index', r.error.retryable ? 'retry' : 'failed', per);
+    ctx.logger.warn({ messageId: task.msg.lease.id, id: task.id, err: r.error }, 'index write failed');
+    if (!r.error.retryable && task.op?.kind === 'upsert' && task.doc && !task.refusedOnce) {
+      // The index refuses this document (a mapping conflict, a field it cannot parse): store it by
+      // name with status failed and the reason, so it can be found and the refusal is visible.
+      task.refusedOnce = true;
+      task.doc = failedDocument(task.doc, r.error.message);
+      task.op = { kind: 'upsert', doc: task.doc };
+      refused.push(task);
     } else {
-      if (r.error.retryable && breaker?.hold(task)) {
-        ctx.telemetry.stageItem('index', 'retry', per);
-        continue;
-      }
-      ctx.telemetry.stageItem('index', r.error.retryable ? 'retry' : 'failed', per);
-      ctx.logger.warn({ messageId: task.msg.lease.id, id: task.id, error: r.error.message }, 'index write failed');
       await ctx.settle.finish(task, 'failed', r.error);
     }
+  }
+  if (refused.length) await writeRefused(ctx, refused);
+}
+
+/** The metadata-only documents of refused ones. Refused again, the message is kept for the DLQ. */
+async function writeRefused(ctx: StageContext, tasks: Task[]): Promise<void> {
+  const results = await write(ctx, tasks);
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
+    const r = results[i] ?? { ok: false as const, error: new RetryableError('index returned no result for this op') };
+    if (r.ok) {
+      if (!r.stale) ctx.telemetry.documentStatus('failed');
+      await ctx.settle.finish(task, r.stale ? 'skipped' : 'ok');
+    } else {
+      ctx.logger.warn({ messageId: task.msg.lease.id, id: task.id, err: r.error }, 'index refused even the metadata-only document; the message is kept for redrive');
+      await ctx.settle.finish(task, 'failed', new RetryableError(`index refused the document and its metadata: ${r.error.message}`, { cause: r.error }));
+    }
+  }
+}
+
+/** One write; a throw means nothing could be tried, which a retry may fix. */
+async function write(ctx: StageContext, batch: Task[]): Promise<IndexItemResult[]> {
+  try {
+    return await ctx.index.write(batch.map((t) => t.op!));
+  } catch (err) {
+    const e = new RetryableError(`index write: ${errorMessage(err)}`, { cause: err });
+    return batch.map(() => ({ ok: false, error: e }));
   }
 }
 
