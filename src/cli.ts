@@ -21,8 +21,9 @@ import { runReindexCommand } from './commands/reindex.ts';
 const USAGE = `usage: filesearch-worker <command>
 
   run                                    consume S3 events from SQS (QUEUE_URL) until SIGTERM
-  index <paths...> [--db FILE] [--serve-metrics] [--no-thumbnails]
-                                         index local files and folders (re-runs skip unchanged files)
+  index <paths...> [--db FILE] [--serve-metrics] [--no-thumbnails] [--strict]
+                                         index local files and folders (re-runs skip unchanged files);
+                                         exit 1 if a path could not be read (--strict: or a document failed)
   ${SEARCH_USAGE}
                                          search the index INDEX_URL names (or --db FILE)
   dump [--db FILE]                       print every indexed document as JSON lines
@@ -60,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { db: { type: 'string' }, 'serve-metrics': { type: 'boolean' }, 'no-thumbnails': { type: 'boolean' } },
+        options: { db: { type: 'string' }, 'serve-metrics': { type: 'boolean' }, 'no-thumbnails': { type: 'boolean' }, strict: { type: 'boolean' } },
       });
       if (positionals.length === 0) {
         console.error('index: give at least one file or folder');
@@ -71,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
         db: values.db ?? localDbPath(config),
         serveMetrics: values['serve-metrics'] ?? false,
         thumbnails: !values['no-thumbnails'],
+        strict: values.strict ?? false,
       });
     }
     case 'search':

@@ -1,8 +1,12 @@
 // The local mode's job source: every regular file under the given paths is one lease with one upsert
 // job. Files whose size and mtime match what the index already holds are skipped (acked at once by the
 // pipeline as a message with no jobs), so re-running over the same folder is cheap.
-import { opendir, stat } from 'node:fs/promises';
+// A path that cannot be read (a missing root, a folder without permission, a name that is not valid
+// UTF-8) is reported in `problems` and skipped; the rest of the tree is still walked. A released lease
+// (a retryable failure) is handed out again, up to maxAttempts, then reported too.
+import { readdir, stat } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
+import { errorMessage } from '../errors.ts';
 import type { AckResult, Delivery, JobSource, Lease, ObjectRef } from '../types.ts';
 
 export type DirectorySourceOptions = {
@@ -11,7 +15,13 @@ export type DirectorySourceOptions = {
   isUnchanged?: (ref: ObjectRef) => Promise<boolean>;
   /** Called for each acked lease (indexed or skipped). */
   onAck?: (lease: Lease) => void;
+  /** Called for each path that is skipped, with the reason. */
+  onProblem?: (problem: PathProblem) => void;
+  /** Times a file is tried before it is reported as failed. Default 3. */
+  maxAttempts?: number;
 };
+
+export type PathProblem = { path: string; reason: string };
 
 /** Local files carry a version tag of size and mtime in place of an ETag. */
 export function localVersionTag(size: number, mtimeMs: number): string {
@@ -21,41 +31,65 @@ export function localVersionTag(size: number, mtimeMs: number): string {
 export class DirectorySource implements JobSource {
   readonly kind = 'directory';
   #walk: AsyncGenerator<string>;
-  #exhausted = false;
+  #walkDone = false;
   #held = new Map<string, Lease>();
+  /** Released leases waiting for another attempt: path -> attempts so far. */
+  #retry: Array<{ path: string; attempts: number; dueAt: number }> = [];
+  #wake: (() => void) | undefined;
   #opts: DirectorySourceOptions;
+  readonly problems: PathProblem[] = [];
   skipped = 0;
   found = 0;
 
   constructor(opts: DirectorySourceOptions) {
     this.#opts = opts;
-    this.#walk = walkAll(opts.paths.map((p) => resolve(p)));
+    this.#walk = walkAll(opts.paths.map((p) => resolve(p)), (p) => this.#problem(p));
   }
 
+  #problem(p: PathProblem): void {
+    this.problems.push(p);
+    this.#opts.onProblem?.(p);
+  }
+
+  /** Nothing more to hand out: the walk is over and no file is held or waiting for another attempt. */
   exhausted(): boolean {
-    return this.#exhausted;
+    return this.#walkDone && this.#retry.length === 0 && this.#held.size === 0;
   }
 
   async receive(max: number, signal: AbortSignal): Promise<Delivery[]> {
     const out: Delivery[] = [];
-    while (out.length < max && !this.#exhausted && !signal.aborted) {
-      const next = await this.#walk.next();
-      if (next.done) {
-        this.#exhausted = true;
-        break;
+    while (out.length < max && !signal.aborted) {
+      const retry = this.#retry.findIndex((r) => r.dueAt <= Date.now());
+      let path: string;
+      let attempt = 1;
+      if (retry >= 0) {
+        const r = this.#retry.splice(retry, 1)[0]!;
+        path = r.path;
+        attempt = r.attempts + 1;
+      } else if (!this.#walkDone) {
+        const next = await this.#walk.next();
+        if (next.done) {
+          this.#walkDone = true;
+          continue;
+        }
+        path = next.value;
+      } else {
+        // Walk over, but files are still in the pipeline and may come back: wait for that.
+        if (out.length > 0 || this.exhausted()) break;
+        await this.#waitForChange(signal);
+        continue;
       }
-      const path = next.value;
       let st;
       try {
         st = await stat(path);
       } catch {
-        continue; // vanished since the walk saw it
+        continue; // vanished since the walk saw it: a re-run removes its document
       }
-      this.found++;
+      if (attempt === 1) this.found++;
       const ref: ObjectRef = { bucket: '', key: path, size: st.size, etag: localVersionTag(st.size, st.mtimeMs) };
-      const lease: Lease = { id: path, receiveCount: 1, receivedAt: Date.now() };
+      const lease: Lease = { id: path, receiveCount: attempt, receivedAt: Date.now() };
       this.#held.set(path, lease);
-      if (this.#opts.isUnchanged && (await this.#opts.isUnchanged(ref))) {
+      if (attempt === 1 && this.#opts.isUnchanged && (await this.#opts.isUnchanged(ref))) {
         this.skipped++;
         out.push({ lease, jobs: [] });
       } else {
@@ -65,15 +99,43 @@ export class DirectorySource implements JobSource {
     return out;
   }
 
+  #waitForChange(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const nextDue = Math.min(...this.#retry.map((r) => r.dueAt));
+      const timer = Number.isFinite(nextDue) ? setTimeout(done, Math.max(0, nextDue - Date.now())) : undefined;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      this.#wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  #changed(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
   async ack(leases: Lease[]): Promise<AckResult> {
     for (const l of leases) {
       if (this.#held.delete(l.id)) this.#opts.onAck?.(l);
     }
+    this.#changed();
     return { failed: [] };
   }
 
-  async release(lease: Lease): Promise<void> {
-    this.#held.delete(lease.id);
+  async release(lease: Lease, delaySeconds: number): Promise<void> {
+    if (!this.#held.delete(lease.id)) return;
+    const attempts = lease.receiveCount;
+    if (attempts >= (this.#opts.maxAttempts ?? 3)) {
+      this.#problem({ path: lease.id, reason: `not indexed after ${attempts} attempts (the log says why)` });
+    } else {
+      this.#retry.push({ path: lease.id, attempts, dueAt: Date.now() + delaySeconds * 1000 });
+    }
+    this.#changed();
   }
 
   inFlight(): { count: number; oldestAgeSeconds: number } {
@@ -84,27 +146,58 @@ export class DirectorySource implements JobSource {
 
   async close(): Promise<void> {
     this.#held.clear();
+    this.#retry.length = 0;
+    this.#changed();
     await this.#walk.return(undefined);
   }
 }
 
-async function* walkAll(roots: string[]): AsyncGenerator<string> {
+async function* walkAll(roots: string[], problem: (p: PathProblem) => void): AsyncGenerator<string> {
   for (const root of roots) {
-    const st = await stat(root).catch(() => undefined);
-    if (!st) throw new Error(`no such file or directory: ${root}`);
+    let st;
+    try {
+      st = await stat(root);
+    } catch (err) {
+      problem({ path: root, reason: reasonOf(err) });
+      continue;
+    }
     if (st.isFile()) yield root;
-    else if (st.isDirectory()) yield* walk(root);
+    else if (st.isDirectory()) yield* walk(root, problem);
+    else problem({ path: root, reason: 'not a regular file or folder' });
   }
 }
 
-async function* walk(dir: string): AsyncGenerator<string> {
-  const entries = [];
-  for await (const e of await opendir(dir)) entries.push(e);
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+async function* walk(dir: string, problem: (p: PathProblem) => void): AsyncGenerator<string> {
+  let entries;
+  try {
+    // Names as bytes: a name that is not valid UTF-8 cannot round-trip through a string path.
+    entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+  } catch (err) {
+    problem({ path: dir, reason: reasonOf(err) });
+    return;
+  }
+  const named: Array<{ name: string; dir: boolean; file: boolean }> = [];
   for (const e of entries) {
+    const raw = e.name as unknown as Buffer;
+    const name = raw.toString('utf8');
+    if (!Buffer.from(name, 'utf8').equals(raw)) {
+      problem({ path: join(dir, JSON.stringify(raw.toString('latin1')).slice(1, -1)), reason: 'file name is not valid UTF-8' });
+      continue;
+    }
+    named.push({ name, dir: e.isDirectory(), file: e.isFile() });
+  }
+  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of named) {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) yield* walk(p);
-    else if (e.isFile()) yield p;
+    if (e.dir) yield* walk(p, problem);
+    else if (e.file) yield p;
   }
+}
+
+function reasonOf(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return errorMessage(err);
 }

@@ -1,13 +1,14 @@
 // The embedded index: node:sqlite with an FTS5 table using the trigram tokenizer, which matches any
 // substring of 3+ characters — Japanese has no spaces between words — and a gram table for shorter
 // words (sqlite-grams.ts); queries are answered by sqlite-search.ts. Upserts never let an older S3 event (by sequencer)
-// overwrite a newer one, nor bring back a document that a newer event removed.
+// overwrite a newer one, nor bring back a document that a newer event removed. Several processes may
+// share one file (WAL: readers never wait; one writer at a time, the others wait and retry).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { METADATA_FIELD_NAMES, METADATA_FIELDS, columnOf } from '../types.ts';
 import type { MetadataField } from '../types.ts';
-import { IndexRejectedError, errorMessage } from '../errors.ts';
+import { IndexRejectedError, RetryableError, errorMessage } from '../errors.ts';
 import { compareSequencers } from '../ids.ts';
 import { GRAMS_SCHEMA, GRAMS_TABLE, documentGrams } from './sqlite-grams.ts';
 import { LOOKUP_BACKFILL, LOOKUP_SCHEMA, LOOKUP_TABLE } from './sqlite-lookup.ts';
@@ -78,18 +79,41 @@ export class SqliteIndex implements SearchIndex {
   async init(): Promise<void> {
     if (this.#db) return;
     if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
-    const db = new DatabaseSync(this.path);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-    db.exec(SCHEMA);
-    // An index from before the gram table gets one, filled from the documents it holds.
-    const hadGrams = db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(GRAMS_TABLE) !== undefined;
-    if (!hadGrams) {
-      db.function('fsw_grams', { deterministic: true }, (name, source, text) => documentGrams(String(name), String(source), String(text)));
-      db.exec(`BEGIN; ${GRAMS_SCHEMA}; INSERT INTO ${GRAMS_TABLE}(rowid, grams) SELECT rowid, fsw_grams(name, source, text) FROM documents; COMMIT;`);
-    }
-    addMetadataColumns(db);
-    const hadLookup = db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(LOOKUP_TABLE) !== undefined;
-    db.exec(`BEGIN; ${LOOKUP_SCHEMA} ${hadLookup ? '' : `; ${LOOKUP_BACKFILL}`}; COMMIT;`);
+    const db = new DatabaseSync(this.path, { timeout: BUSY_TIMEOUT_MS });
+    // Another process may be creating the schema or switching to WAL at this very moment.
+    await whileBusy(`opening ${this.path}`, () => {
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+      db.exec(SCHEMA);
+      // An index from before the gram table gets one, filled from the documents it holds (checked
+      // again under the write lock: another process may have just done it).
+      const hasGrams = () => db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(GRAMS_TABLE) !== undefined;
+      if (hasGrams()) return;
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        if (!hasGrams()) {
+          db.function('fsw_grams', { deterministic: true }, (name, source, text) => documentGrams(String(name), String(source), String(text)));
+          db.exec(`${GRAMS_SCHEMA}; INSERT INTO ${GRAMS_TABLE}(rowid, grams) SELECT rowid, fsw_grams(name, source, text) FROM documents;`);
+        }
+        db.exec('COMMIT');
+      } catch (err) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+    // Columns a database from an older version lacks, added under the write lock (another process may
+    // be adding them at this very moment).
+    await whileBusy(`upgrading ${this.path}`, () => {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        addMetadataColumns(db);
+        const hadLookup = db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(LOOKUP_TABLE) !== undefined;
+        db.exec(`${LOOKUP_SCHEMA} ${hadLookup ? '' : `; ${LOOKUP_BACKFILL}`};`);
+        db.exec('COMMIT');
+      } catch (err) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
+    });
     // seq_newer(incoming, stored): may the incoming op replace what is stored?
     db.function('seq_newer', { deterministic: true }, (incoming, stored) =>
       incoming == null || stored == null || compareSequencers(String(incoming), String(stored)) >= 0 ? 1 : 0,
@@ -122,10 +146,19 @@ export class SqliteIndex implements SearchIndex {
     return this.#db;
   }
 
+  /**
+   * One transaction per batch. BEGIN IMMEDIATE takes the write lock before the first read, so two
+   * processes on one file queue for it (busy timeout, then async retries) instead of failing the
+   * upgrade from reader to writer. A lock that cannot be had is retryable, never a rejection.
+   */
   async write(ops: IndexOp[]): Promise<IndexItemResult[]> {
     const db = this.#require();
+    return whileBusy(`writing to ${this.path}`, () => this.#writeOnce(db, ops));
+  }
+
+  #writeOnce(db: DatabaseSync, ops: IndexOp[]): IndexItemResult[] {
     const results: IndexItemResult[] = [];
-    db.exec('BEGIN');
+    db.exec('BEGIN IMMEDIATE');
     try {
       for (const op of ops) {
         try {
@@ -155,12 +188,14 @@ export class SqliteIndex implements SearchIndex {
             results.push({ ok: true });
           }
         } catch (err) {
+          // A lock or I/O problem is the database's, not the document's: the whole batch is retried.
+          if (!isRejection(err)) throw err;
           results.push({ ok: false, error: new IndexRejectedError(0, 'sqlite', errorMessage(err)) });
         }
       }
       db.exec('COMMIT');
     } catch (err) {
-      db.exec('ROLLBACK');
+      if (db.isTransaction) db.exec('ROLLBACK');
       throw err;
     }
     return results;
@@ -216,3 +251,40 @@ function metadataParams(d: IndexDocument): Record<string, string | number | null
   }
   return out;
 }
+
+/** Waited inside SQLite (blocking the thread) for a lock, per attempt: short, so the event loop stays free. */
+const BUSY_TIMEOUT_MS = 100;
+/** Attempts are repeated, with an async pause, for up to this long before the write counts as failed. */
+const BUSY_DEADLINE_MS = 30_000;
+
+/** SQLITE_BUSY / SQLITE_LOCKED (and their extended codes): another connection holds the lock. */
+export function isBusy(err: unknown): boolean {
+  const e = err as { errcode?: number; message?: string };
+  const primary = typeof e?.errcode === 'number' ? e.errcode & 0xff : undefined;
+  return primary === 5 || primary === 6 || /database (table )?is locked|SQLITE_BUSY/i.test(e?.message ?? '');
+}
+
+/** Errors that are about the op itself (a constraint, a value SQLite refuses), not the database. */
+function isRejection(err: unknown): boolean {
+  const primary = ((err as { errcode?: number })?.errcode ?? 0) & 0xff;
+  // SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_TOOBIG, SQLITE_RANGE; plain JS errors (a bad bind value).
+  return primary === 19 || primary === 20 || primary === 18 || primary === 25 || (err as { code?: string })?.code !== 'ERR_SQLITE_ERROR';
+}
+
+/** Runs fn, retrying while the database is locked by another connection; then a RetryableError. */
+async function whileBusy<T>(what: string, fn: () => T): Promise<T> {
+  const deadline = Date.now() + BUSY_DEADLINE_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusy(err)) {
+        if ((err as { code?: string })?.code === 'ERR_SQLITE_ERROR') throw new RetryableError(`${what}: ${errorMessage(err)}`, { cause: err });
+        throw err;
+      }
+      if (Date.now() >= deadline) throw new RetryableError(`${what}: ${errorMessage(err)} (still locked after ${BUSY_DEADLINE_MS / 1000} s)`, { cause: err });
+      await new Promise((r) => setTimeout(r, Math.min(250, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())));
+    }
+  }
+}
+

@@ -10,8 +10,11 @@ import { PrometheusTelemetry } from '../telemetry/metrics.ts';
 import { startOpsServer, type OpsServer } from '../telemetry/ops-server.ts';
 import { noTelemetry, teeTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { DocStatus } from '../types.ts';
+import { errorMessage } from '../errors.ts';
+import { stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 
-export type IndexCommandOptions = { paths: string[]; db: string; serveMetrics: boolean; thumbnails: boolean };
+export type IndexCommandOptions = { paths: string[]; db: string; serveMetrics: boolean; thumbnails: boolean; strict?: boolean };
 
 export async function runIndexCommand(config: Config, logger: Logger, o: IndexCommandOptions): Promise<number> {
   const index = new SqliteIndex(o.db);
@@ -29,6 +32,7 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
   const source = new DirectorySource({
     paths: o.paths,
     isUnchanged: async (ref) => (await index.get(documentId(ref.bucket, ref.key)))?.etag === ref.etag,
+    onProblem: (p) => console.error(`index: skipped ${p.path}: ${p.reason}`),
   });
   const worker = await buildWorker(config, {
     input: { kind: 'files', paths: o.paths },
@@ -55,23 +59,54 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
       }, 250)
     : undefined;
   let failed = false;
-  const onSignal = () => void pipeline.stop(5_000);
+  let stoppedEarly = false;
+  const onSignal = () => {
+    stoppedEarly = true;
+    void pipeline.stop(5_000);
+  };
   process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let removed = 0;
   try {
     await pipeline.start();
     await pipeline.drainFinite();
+    if (!stoppedEarly) removed = await removeVanished(index, o.paths);
   } catch (err) {
     failed = true;
-    console.error(`index: ${String(err)}`);
+    console.error(`index: ${errorMessage(err)}`);
   } finally {
     if (progress) clearInterval(progress);
     if (tty) process.stderr.write('\r\x1b[K');
     process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await worker.close();
     await ops?.close();
   }
   const secs = (Date.now() - started) / 1000;
   const byStatus = Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  console.log(`indexed ${done} document(s) in ${secs.toFixed(1)} s (${byStatus}); ${source.skipped} unchanged; index: ${o.db}`);
-  return failed ? 1 : 0;
+  console.log(`indexed ${done} document(s) in ${secs.toFixed(1)} s (${byStatus}); ${source.skipped} unchanged; ${removed ? `${removed} removed (files gone); ` : ''}index: ${o.db}`);
+  // Exit codes a script can trust: 0 only when every file found has its document.
+  const problems = source.problems.length;
+  if (problems) console.error(`index: ${problems} path(s) could not be indexed (listed above)`);
+  if (stoppedEarly) console.error('index: stopped before the end; run it again to finish');
+  const weak = (counts.failed ?? 0) + (counts.partial ?? 0);
+  if (o.strict && weak) console.error(`index: --strict: ${weak} document(s) failed or partial`);
+  return failed || problems > 0 || stoppedEarly || (o.strict && weak > 0) ? 1 : 0;
+}
+
+/** Documents of local files under the indexed roots whose file is gone: removed, so a re-run is a true picture. */
+async function removeVanished(index: SqliteIndex, paths: string[]): Promise<number> {
+  const roots = paths.map((p) => resolve(p));
+  const under = (key: string) => roots.some((r) => key === r || key.startsWith(r.endsWith(sep) ? r : r + sep));
+  const gone: string[] = [];
+  for await (const doc of index.searcher().dump()) {
+    if (doc.bucket !== '' || !under(doc.key)) continue;
+    try {
+      await stat(doc.key);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') gone.push(doc.id);
+    }
+  }
+  if (gone.length) await index.write(gone.map((id) => ({ kind: 'remove', id })));
+  return gone.length;
 }
