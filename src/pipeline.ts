@@ -8,10 +8,8 @@
 //
 // Each arrow into a [queue] is `await channel.push()`: a full queue stops the stage before it, and
 // the receive pollers wait for room before they poll, so memory stays bounded.
-import { rmSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Channel, ChannelClosedError } from './flow/channel.ts';
+import { OwnedTempDir } from './flow/temp-dir.ts';
 import { RetryableError, errorMessage } from './errors.ts';
 import { Settler } from './flow/settle.ts';
 import { ByteBudget, runStage } from './flow/stage.ts';
@@ -36,7 +34,7 @@ export class Pipeline {
   #receiveAbort = new AbortController();
   #done: Promise<void> | undefined;
   #settler: Settler | undefined;
-  #tmpDir: string | undefined;
+  #tmpDir: OwnedTempDir | undefined;
   #stopping: Promise<void> | undefined;
   #deleted: Promise<void> | undefined;
   #health: StageContext['health'] = { receiveError: undefined };
@@ -68,12 +66,12 @@ export class Pipeline {
   async start(): Promise<void> {
     if (this.#done) throw new Error('pipeline already started');
     const { deps, opts, queues } = this;
-    await sweepStaleTempDirs(opts.tmpDir, this.deps.logger);
-    this.#tmpDir = await mkdtemp(join(opts.tmpDir, `${TMP_PREFIX}${process.pid}-`));
-    ownTempDirs.add(this.#tmpDir);
+    // A private dir for downloads, locked so that no other worker's start-up sweep removes it.
+    const tmp = await OwnedTempDir.create(opts.tmpDir, deps.logger);
+    this.#tmpDir = tmp;
     const settle = new Settler(deps.source, queues.delete, deps.telemetry, deps.logger, opts);
     this.#settler = settle;
-    const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: this.#tmpDir }, settle, health: this.#health };
+    const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: tmp.path }, settle, health: this.#health, tempDir: tmp };
     const budget = new ByteBudget(opts.downloadBytesBudget);
     const signal = this.#receiveAbort.signal;
 
@@ -117,13 +115,16 @@ export class Pipeline {
     }
   }
 
-  /** For /readyz: running, the pool warm, the queue answering and intake not paused. Not ready while draining. */
+  /** For /readyz: running, the pool warm, the queue answering, intake not paused, downloads writable. Not ready while draining. */
   readiness(): { ready: boolean; reason?: string } {
     if (this.#state !== 'running') return { ready: false, reason: `pipeline is ${this.#state}` };
     const breaker = this.deps.breaker?.readiness();
     if (breaker?.open) return { ready: false, reason: breaker.reason ?? 'intake paused' };
     if (!this.deps.extractor.stats().warm) return { ready: false, reason: 'extract pool is warming up' };
     if (this.#health.receiveError) return { ready: false, reason: `queue not reachable: ${this.#health.receiveError}` };
+    // Downloads cannot be written: take no work until the dir is back (problem() starts recreating it).
+    const tmp = this.#tmpDir?.problem();
+    if (tmp) return { ready: false, reason: tmp };
     return { ready: true };
   }
 
@@ -179,50 +180,11 @@ export class Pipeline {
 
   /** Frees the private temp dir. Call after stop() and after closing the source/extractor/index. */
   async cleanup(): Promise<void> {
-    if (this.#tmpDir) await rm(this.#tmpDir, { recursive: true, force: true });
-    if (this.#tmpDir) ownTempDirs.delete(this.#tmpDir);
+    await this.#tmpDir?.remove();
   }
 
   /** For an exit that cannot wait (a second signal): remove the temp dir synchronously. */
   cleanupSync(): void {
-    if (this.#tmpDir) rmSync(this.#tmpDir, { recursive: true, force: true });
-  }
-}
-
-const TMP_PREFIX = 'filesearch-';
-/** Temp dirs of pipelines in this process (tests and benches run several side by side). */
-const ownTempDirs = new Set<string>();
-
-/**
- * A worker killed with SIGKILL (or by the OOM killer) leaves its private temp dir behind. Each dir is
- * named filesearch-<pid>-<random>; at start-up, remove those whose process is gone — or whose pid is
- * our own, which in a restarted container means an earlier incarnation.
- */
-async function sweepStaleTempDirs(parent: string, logger: PipelineDeps['logger']): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(parent);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = /^filesearch-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (ownTempDirs.has(join(parent, name))) continue;
-    if (pid !== process.pid && processAlive(pid)) continue;
-    await rm(join(parent, name), { recursive: true, force: true }).then(
-      () => logger.info({ dir: name }, 'removed temp dir left by a stopped worker'),
-      () => {},
-    );
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    this.#tmpDir?.removeSync();
   }
 }

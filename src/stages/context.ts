@@ -41,6 +41,8 @@ export type StageContext = PipelineDeps & {
   settle: Settler;
   /** Shared, read by readiness: did the last receive call fail, and why. */
   health: { receiveError: string | undefined };
+  /** The private temp dir (opts.tmpDir): made again if something removed it. */
+  tempDir?: { recreate(): Promise<boolean> };
 };
 
 export function seconds(startNs: bigint): number {

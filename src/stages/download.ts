@@ -59,7 +59,14 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
     }
     task.reservedBytes = await budget.acquire(Math.min(ref.size ?? ctx.opts.unknownSizeReserve, limit));
     try {
-      task.file = await ctx.blobs.download(ref, { dir: ctx.opts.tmpDir, maxBytes: limit });
+      try {
+        task.file = await ctx.blobs.download(ref, { dir: ctx.opts.tmpDir, maxBytes: limit });
+      } catch (err) {
+        // The temp dir vanished under us (a tmp cleaner, a sweep by an older worker): make it again, try once more.
+        if (!(causeCode(err) === 'ENOENT' && (await ctx.tempDir?.recreate()))) throw err;
+        ctx.logger.warn({ dir: ctx.opts.tmpDir }, 'temp dir was removed by someone else; made it again');
+        task.file = await ctx.blobs.download(ref, { dir: ctx.opts.tmpDir, maxBytes: limit });
+      }
     } catch (err) {
       budget.release(task.reservedBytes);
       task.reservedBytes = 0;
@@ -96,4 +103,12 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
     ctx.telemetry.stageItem('download', 'ok', seconds(t0));
     await toExtract.push(task);
   };
+}
+
+/** The errno code of an error or of the first cause that has one. */
+function causeCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
+  }
+  return undefined;
 }

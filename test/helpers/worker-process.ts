@@ -49,6 +49,8 @@ export type SpawnOptions = {
   tmpDir: string;
   /** Extra or overriding environment. */
   env?: Record<string, string>;
+  /** A command the worker runs under, e.g. ['unshare', '-p', '--kill-child=SIGTERM', '--mount-proc']. */
+  wrap?: string[];
 };
 
 /** Defaults for a worker under test: short visibility and polls so crashes cost seconds, not minutes. */
@@ -78,7 +80,8 @@ export async function spawnWorker(o: SpawnOptions): Promise<WorkerProcess> {
     METRICS_PORT: String(metricsPort),
     ...o.env,
   };
-  const child = spawn(process.execPath, ['src/cli.ts', 'run'], { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, ...args] = [...(o.wrap ?? []), process.execPath, 'src/cli.ts', 'run'];
+  const child = spawn(cmd!, args, { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
   let partial = '';
@@ -118,7 +121,11 @@ export async function spawnWorker(o: SpawnOptions): Promise<WorkerProcess> {
       return running;
     },
     kill(signal) {
-      if (running) child.kill(signal);
+      if (!running) return;
+      // Under a wrapper (unshare --fork ignores SIGTERM while it waits), signal the worker itself.
+      const inner = o.wrap ? childPids(child.pid!)[0] : undefined;
+      if (inner) process.kill(inner, signal);
+      else child.kill(signal);
     },
     async waitExit(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
@@ -139,6 +146,15 @@ export async function spawnWorker(o: SpawnOptions): Promise<WorkerProcess> {
       return logs.filter((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg))));
     },
   };
+}
+
+/** Direct children of a process, from /proc (Linux). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** Kills a worker if it is still running (test cleanup). */
