@@ -6,17 +6,19 @@
 //   dump [--db FILE]                    every indexed document, one JSON object a line
 //   serve [--db FILE]                   the search page and API on 127.0.0.1
 //   reindex [--settle-seconds N]        rebuild the OpenSearch index behind the INDEX_URL alias
-import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from './config.ts';
-import { ConfigError, errorMessage } from './errors.ts';
-import { createLogger, type Logger } from './telemetry/log.ts';
-import { runIndexCommand } from './commands/index-files.ts';
-import { runWorker } from './commands/run.ts';
-import { SEARCH_USAGE, runSearchCommand } from './commands/search.ts';
-import { runServeCommand } from './commands/serve.ts';
-import { runDumpCommand } from './commands/dump.ts';
-import { localDbPath, openSearchBackend } from './wiring.ts';
-import { runReindexCommand } from './commands/reindex.ts';
+import { ShutdownSignals } from './commands/shutdown-signals.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './telemetry/log.ts';
+
+// `run` handles SIGTERM from its first moment (ECS may stop a task that is still starting): the
+// handlers go in before anything else is loaded; each command loads what it needs only when chosen.
+const earlySignals = process.argv[2] === 'run' ? new ShutdownSignals() : undefined;
+const { parseArgs } = await import('node:util');
+const { loadConfig } = await import('./config.ts');
+const { ConfigError, errorMessage } = await import('./errors.ts');
+const { createLogger } = await import('./telemetry/log.ts');
+const { localDbPath, openSearchBackend } = await import('./wiring.ts');
+const { SEARCH_USAGE } = await import('./commands/search.ts');
 
 const USAGE = `usage: filesearch-worker <command>
 
@@ -55,8 +57,11 @@ async function main(argv: string[]): Promise<number> {
   const logger: Logger = createLogger(command === 'run' ? config.logLevel : process.env.LOG_LEVEL || 'warn');
 
   switch (command) {
-    case 'run':
-      return runWorker(config, logger);
+    case 'run': {
+      // The SDKs and the pool load only now, after the signal handlers are in place.
+      const { runWorker } = await import('./commands/run.ts');
+      return runWorker(config, logger, earlySignals ?? new ShutdownSignals());
+    }
     case 'index': {
       const { values, positionals } = parseArgs({
         args: rest,
@@ -67,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
         console.error('index: give at least one file or folder');
         return 2;
       }
+      const { runIndexCommand } = await import('./commands/index-files.ts');
       return runIndexCommand(config, logger, {
         paths: positionals,
         db: values.db ?? localDbPath(config),
@@ -76,13 +82,16 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'search':
+      const { runSearchCommand } = await import('./commands/search.ts');
       return runSearchCommand(rest, (db) => openSearchBackend(config, db));
     case 'dump': {
       const { values } = parseArgs({ args: rest, options: { db: { type: 'string' } } });
+      const { runDumpCommand } = await import('./commands/dump.ts');
       return runDumpCommand(await openSearchBackend(config, values.db));
     }
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { db: { type: 'string' } } });
+      const { runServeCommand } = await import('./commands/serve.ts');
       return runServeCommand(config, logger, { db: values.db });
     }
     case 'reindex': {
@@ -92,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
         console.error(`reindex: --settle-seconds must be 0..3600, got ${values['settle-seconds']}`);
         return 2;
       }
+      const { runReindexCommand } = await import('./commands/reindex.ts');
       return runReindexCommand(config, logger, { settleSeconds });
     }
     default:

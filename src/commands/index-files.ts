@@ -7,7 +7,7 @@ import { DirectorySource } from '../adapters/directory-source.ts';
 import { SqliteIndex } from '../adapters/sqlite-index.ts';
 import { documentId } from '../ids.ts';
 import { PrometheusTelemetry } from '../telemetry/metrics.ts';
-import { startOpsServer, type OpsServer } from '../telemetry/ops-server.ts';
+import { portProblem, startOpsServer, type OpsServer } from '../telemetry/ops-server.ts';
 import { noTelemetry, teeTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import type { DocStatus } from '../types.ts';
 import { errorMessage } from '../errors.ts';
@@ -47,7 +47,15 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
   const { pipeline } = worker;
   let ops: OpsServer | undefined;
   if (o.serveMetrics && base instanceof PrometheusTelemetry) {
-    ops = await startOpsServer({ port: config.metricsPort, registry: base.registry, logger, host: '127.0.0.1', ready: () => pipeline.readiness() });
+    try {
+      ops = await startOpsServer({ port: config.metricsPort, registry: base.registry, logger, host: '127.0.0.1', ready: () => pipeline.readiness() });
+    } catch (err) {
+      const problem = portProblem(err, config.metricsPort);
+      if (!problem) throw err;
+      console.error(`filesearch-worker: bad configuration: ${problem}`);
+      await worker.close();
+      return 78;
+    }
     console.error(`metrics on http://127.0.0.1:${ops.port}/metrics`);
   }
   const started = Date.now();

@@ -169,3 +169,11 @@ export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
     });
   });
 }
+
+/** A METRICS_PORT that cannot be listened on is a configuration problem: say which variable. */
+export function portProblem(err: unknown, port: number): string | undefined {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') return `METRICS_PORT: port ${port} is already in use (set METRICS_PORT to a free port)`;
+  if (code === 'EACCES') return `METRICS_PORT: not allowed to listen on port ${port} (ports below 1024 need privileges)`;
+  return undefined;
+}

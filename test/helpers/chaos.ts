@@ -139,26 +139,33 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     // Events go out in a shuffled order, poison mixed in.
     const poison = Array.from({ length: o.poison }, (_, i) => `${POISON_BODIES[i % POISON_BODIES.length]}${i >= POISON_BODIES.length ? ` #${i}` : ''}`);
-    const sends: Array<() => Promise<unknown>> = [
-      ...keys.map((k) => () => fx.sendS3Event('upsert', k)),
-      ...poison.map((b) => () => fx.sendRaw(b)),
+    const sends: Array<{ key?: string; send: () => Promise<unknown> }> = [
+      ...keys.map((k) => ({ key: k, send: () => fx.sendS3Event('upsert', k) })),
+      ...poison.map((b) => ({ send: () => fx.sendRaw(b) })),
     ];
     for (let i = sends.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [sends[i], sends[j]] = [sends[j]!, sends[i]!];
     }
-    for (const s of sends) await s();
-    // The objects removed mid-run: chosen now, deleted (with their remove event) after the first kill.
+    const waves = o.kills + 1;
+    const waveSize = Math.ceil(sends.length / waves);
+    const sendWave = async (k: number) => {
+      for (const s of sends.slice(k * waveSize, (k + 1) * waveSize)) await s.send();
+    };
+    // The objects removed mid-run: chosen now from the first wave, deleted (with their remove event) after the first kill.
+    const firstWave = new Set(sends.slice(0, waveSize).flatMap((s) => (s.key ? [s.key] : [])));
     const removed = new Set<string>();
-    while (removed.size < o.removes) removed.add(pick(keys));
-    log(`chaos: ${keys.length} upserts + ${poison.length} poison sent; ${removed.size} objects to be removed mid-run`);
+    while (removed.size < Math.min(o.removes, firstWave.size)) removed.add(pick([...firstWave]));
+    log(`chaos: ${keys.length} upserts + ${poison.length} poison to send in ${waves} waves; ${removed.size} objects to be removed mid-run`);
 
     const kills: ChaosReport['kills'] = [];
     for (let k = 0; k < o.kills; k++) {
-      worker = await spawnWorker({ fx, dbPath, tmpDir: tmp, env: o.env });
       const before = indexCount(dbPath);
-      // Kill only once this worker is doing something (it has indexed something new), at a random moment after that.
-      await until(`worker ${k + 1} makes progress`, () => !worker!.running || indexCount(dbPath) > before, 60_000, 50);
+      await sendWave(k);
+      worker = await spawnWorker({ fx, dbPath, tmpDir: tmp, env: o.env });
+      // Kill once this worker is doing something (it has indexed something new) or has nothing left to do,
+      // at a random moment after that.
+      await until(`worker ${k + 1} makes progress`, async () => !worker!.running || indexCount(dbPath) > before || (await queueEmpty(fx)), 60_000, 50);
       if (!worker.running) throw new Error(`worker exited by itself: ${JSON.stringify(await worker.exited)} ${worker.stderr.join('')}`);
       const [lo, hi] = o.killAfterMs;
       await new Promise((r) => setTimeout(r, lo + rand() * (hi - lo)));
@@ -176,6 +183,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     }
 
+    await sendWave(o.kills);
     worker = await spawnWorker({ fx, dbPath, tmpDir: tmp, env: o.env });
     const expected = keys.filter((k) => !removed.has(k));
     const expectedIds = new Map(expected.map((k) => [documentId(fx.bucket, k), k]));

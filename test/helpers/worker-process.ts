@@ -1,4 +1,4 @@
-// The real worker (`src/cli.ts run`) as a child process against a fixture in this process, and what a
+// The real worker (`bin/filesearch-worker.js run`) as a child process against a fixture in this process, and what a
 // test needs to judge it from the outside: its exit, its log lines, its /metrics, the SQLite index it
 // writes, the messages still queued and the files left in its private TMPDIR.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -80,7 +80,8 @@ export async function spawnWorker(o: SpawnOptions): Promise<WorkerProcess> {
     METRICS_PORT: String(metricsPort),
     ...o.env,
   };
-  const [cmd, ...args] = [...(o.wrap ?? []), process.execPath, 'src/cli.ts', 'run'];
+  // The installed command (bin/), as the container runs it.
+  const [cmd, ...args] = [...(o.wrap ?? []), process.execPath, 'bin/filesearch-worker.js', 'run'];
   const child = spawn(cmd!, args, { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
