@@ -198,8 +198,9 @@ type Env = Record<string, string | undefined>;
 function int(env: Env, name: keyof typeof DEFAULTS | string, def: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
+  // Decimal digits only: Number() would also take "0x1F90", "1e3" and " 8080 ".
+  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new ConfigError(name, `must be an integer ${min}..${max}, got ${JSON.stringify(raw)}`);
   }
   return n;
@@ -385,7 +386,7 @@ export function loadConfig(env: Env = process.env): Config {
   const probeSeconds = int(env, 'BREAKER_PROBE_SECONDS', DEFAULTS.BREAKER_PROBE_SECONDS, 1, 3600);
   const thumbnails = env.THUMBNAIL_URL ? parseThumbnailUrl(env.THUMBNAIL_URL) : undefined;
   const queueUrl = env.QUEUE_URL || undefined;
-  if (queueUrl && !/^https?:\/\//.test(queueUrl)) throw new ConfigError('QUEUE_URL', `must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got ${JSON.stringify(queueUrl)}`);
+  if (queueUrl && !/^https?:\/\//.test(queueUrl)) throw new ConfigError('QUEUE_URL', `must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got ${JSON.stringify(redactUrl(queueUrl))}`);
   const retryBase = int(env, 'RETRY_BASE_SECONDS', DEFAULTS.RETRY_BASE_SECONDS, 0, 43_200);
   const retryMax = int(env, 'RETRY_MAX_SECONDS', DEFAULTS.RETRY_MAX_SECONDS, 0, 43_200);
   if (retryMax < retryBase) throw new ConfigError('RETRY_MAX_SECONDS', `must be >= RETRY_BASE_SECONDS (${retryBase}), got ${retryMax}`);

@@ -147,18 +147,17 @@ export function classifyDependencyError(err: unknown, what: string): WorkerError
   return new WorkerError('permanent', 'REQUEST_REJECTED', msg, { cause: err });
 }
 
+/** The message of anything thrown, with the user info of any URL in it redacted. */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return redactUrl(err instanceof Error ? err.message : String(err));
 }
 
-/** A URL fit for logs and errors: any password replaced by `***` (the user name stays: it says which identity). */
-export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (!u.password) return raw;
-    u.password = '***';
-    return u.toString();
-  } catch {
-    return raw.replace(/\/\/([^/@:\s]*):[^/@\s]*@/, '//$1:***@');
-  }
+/**
+ * A text fit for logs and errors: the user info (user:password@) of every URL in it replaced by ***@.
+ * Config errors, CLI messages and log lines may quote INDEX_URL and must never show its password. Also
+ * catches a malformed URL such as "https://user:p@ss@host", which URL parsing would reject.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]*@/gi, '$1***@');
 }
+

@@ -27,12 +27,24 @@ export type OpsServerOptions = {
    * interval x retries so one blip fails a probe or two but does not get the container restarted.
    */
   eventLoopWindowMs?: number;
+  /** Requests answered at once; more get 503 at once (a scrape storm must not starve the pipeline). */
+  maxConcurrentRequests?: number;
+  /** Open connections; further ones are refused by the kernel-level accept path. */
+  maxConnections?: number;
+  /** A client must send its whole request headers within this, ms; idle sockets are closed after it too. */
+  headersTimeoutMs?: number;
+  /** The /metrics text is rendered at most once per this many ms; scrapes in between share it. */
+  metricsCacheMs?: number;
 };
 
 export type OpsServer = { port: number; close(): Promise<void> };
 
 const OPS_DEFAULTS = {
   host: '0.0.0.0',
+  maxConcurrentRequests: 16,
+  maxConnections: 64,
+  headersTimeoutMs: 5_000,
+  metricsCacheMs: 1_000,
   maxEventLoopDelayMs: 5_000,
   eventLoopWindowMs: 10_000,
   /** Sampling resolution of the event-loop delay monitor, ms. */
@@ -94,6 +106,10 @@ export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
   const health: HealthCheck = opts.health ?? (() => ({ ok: true }));
   const maxDelayMs = opts.maxEventLoopDelayMs ?? OPS_DEFAULTS.maxEventLoopDelayMs;
   const loop = eventLoopWatch(opts.eventLoopWindowMs ?? OPS_DEFAULTS.eventLoopWindowMs, OPS_DEFAULTS.resolutionMs);
+  const maxConcurrent = opts.maxConcurrentRequests ?? OPS_DEFAULTS.maxConcurrentRequests;
+  const headersTimeoutMs = opts.headersTimeoutMs ?? OPS_DEFAULTS.headersTimeoutMs;
+  const metricsText = coalesced(() => registry.metrics(), opts.metricsCacheMs ?? OPS_DEFAULTS.metricsCacheMs);
+  let active = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -105,7 +121,7 @@ export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
     }
     switch (path) {
       case '/metrics': {
-        const text = await registry.metrics();
+        const text = await metricsText();
         send(res, 200, registry.contentType, text, head);
         return;
       }
@@ -131,17 +147,28 @@ export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
     }
   }
 
-  const server = createServer((req, res) => {
+  // headersTimeout is only checked every connectionsCheckingInterval (30 s by default).
+  const server = createServer({ connectionsCheckingInterval: Math.max(100, Math.floor(headersTimeoutMs / 5)) }, (req, res) => {
+    if (active >= maxConcurrent) {
+      res.setHeader('retry-after', '1');
+      res.setHeader('connection', 'close');
+      send(res, 503, JSON_TYPE, JSON.stringify({ error: 'busy: too many concurrent requests' }), req.method === 'HEAD');
+      return;
+    }
+    active++;
+    res.once('close', () => active--);
     handle(req, res).catch((err: unknown) => {
       logger.error({ err, path: req.url }, 'ops endpoint failed');
       if (!res.headersSent) send(res, 500, JSON_TYPE, JSON.stringify({ error: 'internal error' }), req.method === 'HEAD');
       else res.destroy();
     });
   });
-  // Probes and scrapes are tiny: don't let a slow client hold a socket.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
+  // Probes and scrapes are tiny: a slow or idle client must not hold a socket.
+  server.maxConnections = opts.maxConnections ?? OPS_DEFAULTS.maxConnections;
+  server.headersTimeout = headersTimeoutMs;
+  server.requestTimeout = headersTimeoutMs * 2;
+  server.keepAliveTimeout = headersTimeoutMs;
+  server.setTimeout(headersTimeoutMs * 2, (socket) => socket.destroy());
 
   return new Promise<OpsServer>((resolve, reject) => {
     const onError = (err: Error) => {
@@ -176,4 +203,20 @@ export function portProblem(err: unknown, port: number): string | undefined {
   if (code === 'EADDRINUSE') return `METRICS_PORT: port ${port} is already in use (set METRICS_PORT to a free port)`;
   if (code === 'EACCES') return `METRICS_PORT: not allowed to listen on port ${port} (ports below 1024 need privileges)`;
   return undefined;
+}
+
+/** One render shared by every caller within `ttlMs`, and by callers that arrive while it runs. */
+function coalesced(render: () => Promise<string>, ttlMs: number): () => Promise<string> {
+  let last: { at: number; text: Promise<string> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (!last || now - last.at > ttlMs) {
+      const text = render();
+      last = { at: now, text };
+      text.catch(() => {
+        if (last?.text === text) last = undefined;
+      });
+    }
+    return last.text;
+  };
 }

@@ -251,6 +251,9 @@ export { queueEmpty, until } from './wait.ts';
  */
 export const LANGDATA_CACHE = /^filesearch-tessdata-best-[^/]+(\/|\/[^/]+\.traineddata)$/;
 
+/** The lock file beside a live worker's temp dir (src/flow/temp-dir.ts), and SQLite's journal of it. */
+export const OWNER_LOCK = /^filesearch-\d+-[A-Za-z0-9]{6}\.lock(-journal)?$/;
+
 /** What is left in a worker's TMPDIR, apart from the language-data cache. */
 export function tempLeftovers(dir: string): string[] {
   return entriesUnder(dir).filter((e) => !LANGDATA_CACHE.test(e));
