@@ -122,7 +122,8 @@ describe('PrometheusTelemetry', () => {
     assert.equal(s.get('filesearch_oldest_message_age_seconds'), 41.5);
     assert.equal(s.get('filesearch_pool_threads'), 4);
     assert.equal(s.get('filesearch_pool_queue_size'), 2);
-    assert.equal(s.get('filesearch_pool_utilization'), 0.75);
+    assert.equal(s.get('filesearch_pool_utilization_ratio'), 0.75);
+    assert.equal(s.get('filesearch_pool_utilization'), 0.75, 'the old name stays one release as an alias');
 
     q.depth = 8;
     leases.count = 1;
@@ -130,7 +131,7 @@ describe('PrometheusTelemetry', () => {
     s = await scrape(t);
     assert.equal(s.get('filesearch_queue_depth', { queue: 'to_extract' }), 8);
     assert.equal(s.get('filesearch_messages_in_flight'), 1);
-    assert.equal(s.get('filesearch_pool_utilization'), 1);
+    assert.equal(s.get('filesearch_pool_utilization_ratio'), 1);
   });
 
   it('a gauge source that throws leaves the rest of the scrape intact', async () => {

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startOpsServer } from '../src/http-server.ts';
-import { PrometheusTelemetry } from '../src/metrics.ts';
-import { silentLogger } from '../src/log.ts';
+import { startOpsServer } from '../src/telemetry/ops-server.ts';
+import { PrometheusTelemetry } from '../src/telemetry/metrics.ts';
+import { silentLogger } from '../src/telemetry/log.ts';
 
 test('1,000 concurrent scrapes: one render of the registry, each answered 200 or 503 busy, none hangs', async () => {
   const telemetry = new PrometheusTelemetry();

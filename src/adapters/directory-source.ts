@@ -35,7 +35,8 @@ export class DirectorySource implements JobSource {
   #held = new Map<string, Lease>();
   /** Released leases waiting for another attempt: path -> attempts so far. */
   #retry: Array<{ path: string; attempts: number; dueAt: number }> = [];
-  #wake: (() => void) | undefined;
+  /** Pollers waiting for a held file to be acked or released. */
+  #wake: Array<() => void> = [];
   #opts: DirectorySourceOptions;
   readonly problems: PathProblem[] = [];
   skipped = 0;
@@ -108,15 +109,13 @@ export class DirectorySource implements JobSource {
         signal.removeEventListener('abort', done);
         resolve();
       }
-      this.#wake = done;
+      this.#wake.push(done);
       signal.addEventListener('abort', done, { once: true });
     });
   }
 
   #changed(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    for (const wake of this.#wake.splice(0)) wake();
   }
 
   async ack(leases: Lease[]): Promise<AckResult> {

@@ -173,7 +173,9 @@ export class PrometheusTelemetry implements Telemetry {
       });
     type PoolStats = { threads: number; queueSize: number; utilization: number };
     const poolGauge = (name: string, help: string, pick: (p: PoolStats) => number) => scrapedGauge(() => self.#pool, name, help, pick);
-    poolGauge('filesearch_pool_utilization', 'Share of the extract pool threads\' time spent running tasks (piscina utilization, 0..1).', (p) => p.utilization);
+    // Prometheus names a 0..1 share with the _ratio suffix.
+    poolGauge('filesearch_pool_utilization_ratio', 'Share of the extract pool threads\' time spent running tasks (piscina utilization, 0..1).', (p) => p.utilization);
+    poolGauge('filesearch_pool_utilization', 'DEPRECATED, removed in the next release: use filesearch_pool_utilization_ratio (same value).', (p) => p.utilization);
     poolGauge('filesearch_pool_queue_size', 'Tasks waiting for a free extract pool thread.', (p) => p.queueSize);
     poolGauge('filesearch_pool_threads', 'Threads in the extract pool.', (p) => p.threads);
     this.#poolWait = new Histogram({

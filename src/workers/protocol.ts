@@ -7,8 +7,11 @@ import type { OcrEngineSpec } from './ocr/engine.ts';
 
 export type { ExtractRequest, ExtractResult, ThreadStarted };
 
-/** The thread entry module, loaded by piscina inside each pool thread. */
-export const EXTRACT_WORKER_FILE = fileURLToPath(new URL('./extract-worker.ts', import.meta.url));
+/**
+ * The thread entry module, loaded by piscina inside each pool thread: .ts when running the sources,
+ * .js in the packed package (dist/, compiled on prepack).
+ */
+export const EXTRACT_WORKER_FILE = fileURLToPath(new URL(`./extract-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 /** Given to every thread through piscina's workerData, from Config (no defaults on the thread side). */
 export type ExtractWorkerData = {
