@@ -14,6 +14,7 @@ import type { Logger } from './telemetry/log.ts';
 // handlers go in before anything else is loaded; each command loads what it needs only when chosen.
 const earlySignals = process.argv[2] === 'run' ? new ShutdownSignals() : undefined;
 const { parseArgs } = await import('node:util');
+const { readFile } = await import('node:fs/promises');
 const { loadConfig } = await import('./config.ts');
 const { ConfigError, errorMessage } = await import('./errors.ts');
 const { createLogger } = await import('./telemetry/log.ts');
@@ -40,6 +41,11 @@ const EXIT_CONFIG = 78;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V' || command === 'version') {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    console.log(`filesearch-worker ${pkg.version}`);
+    return 0;
+  }
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     console.log(USAGE);
     return command ? 0 : 2;

@@ -34,6 +34,10 @@ export type ChaosOptions = {
   drainTimeoutMs: number;
   seed: number;
   env?: Record<string, string>;
+  /** Workers running side by side on the same queue, TMPDIR and index (default 1); each kill hits one. */
+  workers?: number;
+  /** A command each worker runs under, e.g. unshare for a PID namespace of its own. */
+  wrap?: string[];
   log?: (line: string) => void;
 };
 
@@ -59,6 +63,8 @@ export type ChaosReport = {
   dlqUnexpected: string[];
   dlqMissing: string[];
   leftoverTemp: string[];
+  /** Times a live worker found its temp dir removed by someone else (must be 0). */
+  tempDirLost: number;
   statuses: Record<string, number>;
   durationMs: number;
   ok: boolean;
@@ -115,7 +121,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const tmp = join(work, 'tmp');
   const dbPath = join(work, 'index.db');
   await mkdir(tmp, { mode: 0o700 });
-  let worker: WorkerProcess | undefined;
+  const pool: WorkerProcess[] = [];
+  const everyWorker: WorkerProcess[] = [];
+  const size = o.workers ?? 1;
+  const fill = async () => {
+    while (pool.length < size) {
+      const w = await spawnWorker({ fx, dbPath, tmpDir: tmp, env: o.env, ...(o.wrap ? { wrap: o.wrap } : {}) });
+      pool.push(w);
+      everyWorker.push(w);
+    }
+  };
   try {
     const corpus = await corpusFiles(o.corpusDir);
     const upserts = o.messages - o.poison - o.removes;
@@ -162,17 +177,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (let k = 0; k < o.kills; k++) {
       const before = indexCount(dbPath);
       await sendWave(k);
-      worker = await spawnWorker({ fx, dbPath, tmpDir: tmp, env: o.env });
-      // Kill once this worker is doing something (it has indexed something new) or has nothing left to do,
+      await fill();
+      // Kill once the workers are doing something (something new is indexed) or have nothing left to do,
       // at a random moment after that.
-      await until(`worker ${k + 1} makes progress`, async () => !worker!.running || indexCount(dbPath) > before || (await queueEmpty(fx)), 60_000, 50);
-      if (!worker.running) throw new Error(`worker exited by itself: ${JSON.stringify(await worker.exited)} ${worker.stderr.join('')}`);
+      await until(`round ${k + 1} makes progress`, async () => pool.some((w) => !w.running) || indexCount(dbPath) > before || (await queueEmpty(fx)), 60_000, 50);
+      const dead = pool.find((w) => !w.running);
+      if (dead) throw new Error(`worker exited by itself: ${JSON.stringify(await dead.exited)} ${dead.stderr.join('')}`);
       const [lo, hi] = o.killAfterMs;
       await new Promise((r) => setTimeout(r, lo + rand() * (hi - lo)));
       const inFlight = (await fx.queueCounts()).inFlight;
       const indexedBefore = indexCount(dbPath);
-      worker.kill('SIGKILL');
-      await worker.exited;
+      const victim = pool.splice(Math.floor(rand() * pool.length), 1)[0]!;
+      victim.kill('SIGKILL');
+      await victim.exited;
       kills.push({ atMs: Date.now() - t0, indexedBefore, inFlight });
       log(`chaos: kill ${k + 1}/${o.kills} at ${((Date.now() - t0) / 1000).toFixed(1)} s: ${indexedBefore} indexed, ${inFlight} messages in flight`);
       if (k === 0) {
@@ -184,13 +201,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
 
     await sendWave(o.kills);
-    worker = await spawnWorker({ fx, dbPath, tmpDir: tmp, env: o.env });
+    await fill();
     const expected = keys.filter((k) => !removed.has(k));
     const expectedIds = new Map(expected.map((k) => [documentId(fx.bucket, k), k]));
     const removedIds = new Map([...removed].map((k) => [documentId(fx.bucket, k), k]));
     let lastLog = 0;
-    await until('the final worker drains the queue', async () => {
-      if (!worker!.running) throw new Error(`the final worker exited by itself: ${JSON.stringify(await worker!.exited)} ${worker!.stderr.join('')}`);
+    await until('the final workers drain the queue', async () => {
+      const dead = pool.find((w) => !w.running);
+      if (dead) throw new Error(`a final worker exited by itself: ${JSON.stringify(await dead.exited)} ${dead.stderr.join('')}`);
       const rows = indexRows(dbPath);
       const done = rows.filter((r) => expectedIds.has(r.id)).length;
       if (Date.now() - lastLog > 5_000) {
@@ -199,9 +217,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
       return done === expected.length && rows.every((r) => !removedIds.has(r.id)) && (await fx.dlqCount()) === poison.length && (await queueEmpty(fx));
     }, o.drainTimeoutMs, 200).catch((err: Error) => log(`chaos: ${err.message}`));
-    worker.kill('SIGTERM');
-    const finalExit = await worker.waitExit(30_000);
-    worker = undefined;
+    for (const w of pool) w.kill('SIGTERM');
+    const exits = await Promise.all(pool.map((w) => w.waitExit(30_000)));
+    // The worst exit stands for all: every final worker must stop cleanly.
+    const finalExit = exits.find((e) => e.code !== 0 || e.signal !== null) ?? exits[0]!;
+    // A wrapper (unshare) may exit before the worker inside it has removed its temp dir.
+    await until('temp dirs removed', () => tempLeftovers(tmp).length === 0, 10_000, 100).catch(() => {});
+    pool.length = 0;
 
     const rows = indexRows(dbPath);
     const rowIds = new Set(rows.map((r) => r.id));
@@ -225,16 +247,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       dlqUnexpected: dlq.filter((b) => !poison.includes(b)),
       dlqMissing: poison.filter((b) => !dlq.includes(b)),
       leftoverTemp: tempLeftovers(tmp),
+      tempDirLost: everyWorker.reduce((n, w) => n + w.logged(/temp dir was removed by someone else/).length, 0),
       statuses,
       durationMs: Date.now() - t0,
       ok: false,
     };
     report.ok = report.finalExit.code === 0 && report.duplicated.length === 0 && report.missing.length === 0 && report.unexpected.length === 0 &&
       report.removedPresent.length === 0 && report.queue.visible + report.queue.inFlight + report.queue.delayed === 0 &&
-      report.dlqUnexpected.length === 0 && report.dlqMissing.length === 0 && report.leftoverTemp.length === 0;
+      report.dlqUnexpected.length === 0 && report.dlqMissing.length === 0 && report.leftoverTemp.length === 0 && report.tempDirLost === 0;
     return report;
   } finally {
-    await killWorker(worker);
+    await Promise.all(pool.map((w) => killWorker(w)));
     await fx.stop();
     await rm(work, { recursive: true, force: true });
   }
@@ -250,7 +273,7 @@ export function formatReport(r: ChaosReport): string {
     `indexed ${r.indexed}; statuses ${JSON.stringify(r.statuses)}`,
     `duplicated ids ${list(r.duplicated)}; missing ${list(r.missing)}; unexpected ${list(r.unexpected)}; removed but present ${list(r.removedPresent)}`,
     `queue ${JSON.stringify(r.queue)}; DLQ: not poison ${list(r.dlqUnexpected)}, poison missing ${list(r.dlqMissing)}`,
-    `temp entries left ${list(r.leftoverTemp)}`,
+    `temp entries left ${list(r.leftoverTemp)}; live temp dirs lost ${r.tempDirLost}`,
     `result: ${r.ok ? 'OK' : 'FAILED'}`,
   ].join('\n');
 }
