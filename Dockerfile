@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
-# filesearch-worker container: the SQS consumer (`node src/cli.ts run`) on Node 24, non-root, with tini as
-# PID 1 so SIGTERM reaches Node and the pipeline drains. OCR runs on Debian's tesseract CLI
-# (OCR_ENGINE=auto picks it); the WASM fallback reads the tessdata_fast models shipped in models/ and the
-# best_int/osd data in node_modules/@tesseract.js-data, so nothing downloads at run time.
+# filesearch-worker container: the SQS consumer (`node bin/filesearch-worker.js run`) on Node 24, non-root
+# (numeric uid 1000, so Kubernetes runAsNonRoot can verify it), with tini as PID 1 so SIGTERM reaches Node
+# and the pipeline drains; the bin is plain JavaScript, so it hears a SIGTERM even while TypeScript loads.
+# OCR runs on Debian's tesseract CLI (OCR_ENGINE=auto picks it); the WASM fallback reads the tessdata_fast
+# models shipped in models/ and the best_int/osd data in node_modules/@tesseract.js-data, so nothing
+# downloads at run time.
 #
 #   docker build -t filesearch-worker .
 #   docker run --read-only --tmpfs /tmp:rw,size=2g -p 9464:9464 --env-file worker.env filesearch-worker
@@ -20,6 +22,12 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 # --- runtime -----------------------------------------------------------------------------------------
 FROM node:24-slim AS runtime
+LABEL org.opencontainers.image.title="filesearch-worker" \
+      org.opencontainers.image.description="Makes a company's files searchable: S3 events on SQS -> download -> extract (pdf.js, tesseract.js OCR) -> index (OpenSearch or SQLite)." \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="UNLICENSED" \
+      org.opencontainers.image.documentation="docs/operations.md" \
+      org.opencontainers.image.base.name="docker.io/library/node:24-slim"
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert \
  && rm -rf /var/lib/apt/lists/*
@@ -37,13 +45,14 @@ WORKDIR /app
 # Code and dependencies stay owned by root: the worker user can read but not change them.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
+COPY bin ./bin
 COPY src ./src
 COPY models ./models
 # The embedded SQLite default (INDEX_URL=sqlite:./data/index.db) writes here; mount a volume to keep it.
-RUN mkdir -p /app/data && chown node:node /app/data
+RUN mkdir -p /app/data && chown 1000:1000 /app/data
 
-# The official image's unprivileged user (uid 1000).
-USER node
+# The official image's unprivileged user `node`, by number: runAsNonRoot cannot resolve a name.
+USER 1000:1000
 
 EXPOSE 9464
 
@@ -52,5 +61,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.METRICS_PORT || 9464) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "src/cli.ts"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/filesearch-worker.js"]
 CMD ["run"]

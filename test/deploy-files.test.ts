@@ -77,11 +77,18 @@ describe('Dockerfile', () => {
     const users = instructions('USER');
     assert.ok(users.length > 0, 'no USER');
     assert.doesNotMatch(users.at(-1)!, /^(root|0)(:|$)/);
+    assert.match(users.at(-1)!, /^[1-9]\d*:[1-9]\d*$/, 'numeric uid:gid, so Kubernetes runAsNonRoot can verify it');
     assert.match(dockerfile, /apt-get install[^\n]*\btini\b/);
     const entry = JSON.parse(instructions('ENTRYPOINT').at(-1)!) as string[];
     const cmd = JSON.parse(instructions('CMD').at(-1)!) as string[];
     assert.equal(entry[0], '/usr/bin/tini');
-    assert.deepEqual([...entry.slice(entry.indexOf('node')), ...cmd], ['node', 'src/cli.ts', 'run']);
+    assert.deepEqual([...entry.slice(entry.indexOf('node')), ...cmd], ['node', 'bin/filesearch-worker.js', 'run']);
+  });
+
+  it('carries the OCI image labels', () => {
+    for (const label of ['title', 'description', 'version', 'licenses']) assert.match(dockerfile, new RegExp(`org\\.opencontainers\\.image\\.${label}=`), label);
+    const version = JSON.parse(read('package.json')).version as string;
+    assert.match(dockerfile, new RegExp(`org\\.opencontainers\\.image\\.version="${version.replace(/\./g, '\\.')}"`), 'the label version is the package version');
   });
 
   it('installs the native OCR engine with its languages and ships the WASM engine\'s models', () => {
