@@ -99,7 +99,7 @@ export class Pipeline {
       queues.delete.close();
       await deleted;
     })();
-    this.#done.catch((err) => deps.logger.error({ err: String(err) }, 'pipeline failed'));
+    this.#done.catch((err) => deps.logger.error({ err }, 'pipeline failed'));
     this.#state = 'running';
   }
 

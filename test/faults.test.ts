@@ -113,6 +113,11 @@ async function startWorker(indexOrMake: SearchIndex | ((telemetry: PrometheusTel
   };
 }
 
+/** Errors are logged under `err` by pino's err serializer: { type, message, stack }. */
+function errText(err: unknown): string {
+  return typeof err === 'object' && err !== null ? `${(err as { type?: string }).type}: ${(err as { message?: string }).message}` : String(err);
+}
+
 function mb(n: number): string {
   return (n / 1024 / 1024).toFixed(0);
 }
@@ -249,7 +254,7 @@ test('SQS ReceiveMessage throttling and 500s: the pollers back off and resume', 
   const m = await w.metrics();
   assert.ok(stage(m, 'receive', 'retry') >= 2, `failed receives are counted: ${stage(m, 'receive', 'retry')}`);
   const failed = w.logged('receive failed');
-  assert.ok(failed.some((l) => /Throttl|Rate exceeded/.test(String(l.err))), 'throttling is logged as such');
+  assert.ok(failed.some((l) => /Throttl|Rate exceeded/.test(errText(l.err))), 'throttling is logged as such');
   const waits = failed.map((l) => Number(l.retryInMs));
   assert.ok(waits.every((n) => n >= 250), 'every failed receive waits before polling again');
   assert.ok(Math.max(...waits) > Math.min(...waits), `the wait grows with consecutive failures: ${waits.join(', ')}`);
@@ -386,7 +391,7 @@ test('OpenSearch timeouts: a hung bulk request is abandoned and retried', async 
   assertInOpenSearch(docs(), keys);
   const m = await w.metrics();
   assert.ok((m.get('filesearch_bulk_requests_total', { outcome: 'retry' }) ?? 0) >= 2, 'timed-out requests are counted');
-  assert.ok(w.logged('retrying OpenSearch bulk items').some((l) => /timeout|timed out/i.test(String(l.err))), 'the log says it timed out');
+  assert.ok(w.logged('retrying OpenSearch bulk items').some((l) => /timeout|timed out/i.test(errText(l.err))), 'the log says it timed out');
 });
 
 test('OpenSearch down for longer than the adapter retries: messages go back to the queue and are indexed when it returns', async () => {

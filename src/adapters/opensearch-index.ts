@@ -395,7 +395,7 @@ export class OpenSearchIndex implements SearchIndex {
         const error = classifyRequestError(err, `creating OpenSearch index ${index}`);
         if (error instanceof AuthError) throw error;
         if (!error.retryable || attempt >= this.#o.maxRetries) throw error;
-        logger.warn({ index, attempt, err: error.message }, 'OpenSearch not ready; retrying');
+        logger.warn({ index, attempt, err: error }, 'OpenSearch not ready; retrying');
         await sleep(this.#backoff(attempt));
       }
     }
@@ -418,7 +418,7 @@ export class OpenSearchIndex implements SearchIndex {
       pending = retry.filter((p) => !this.#supersede(p, ids, results));
       if (pending.length === 0 || round >= this.#o.maxRetries || signal?.aborted) break;
       this.#o.telemetry.indexItemRetries(pending.length);
-      this.#o.logger.warn({ index: this.#o.index, round: round + 1, items: pending.length, err: pending[0]?.lastError?.message }, 'retrying OpenSearch bulk items');
+      this.#o.logger.warn({ index: this.#o.index, round: round + 1, items: pending.length, err: pending[0]?.lastError }, 'retrying OpenSearch bulk items');
       // An abort ends the wait early; the loop then stops.
       await sleep(this.#backoff(round), undefined, { signal }).catch(() => {});
     }
@@ -516,7 +516,7 @@ export class OpenSearchIndex implements SearchIndex {
       results[p.at] = verdict;
       if (!verdict.ok) {
         clean = false;
-        logger.error({ index, id: p.id, err: verdict.error.message }, 'OpenSearch rejected a document');
+        logger.error({ index, id: p.id, err: verdict.error }, 'OpenSearch rejected a document');
       }
     });
     telemetry.bulkRequest(clean ? 'ok' : 'partial');

@@ -169,7 +169,7 @@ export class SqsJobSource implements JobSource {
       return { lease, jobs: parseMessageBody(body) };
     } catch (err) {
       const malformed: WorkerError = err instanceof MalformedMessageError ? err : new MalformedMessageError(`unparseable message: ${errorMessage(err)}`, { cause: err });
-      this.#log.warn({ messageId: lease.id, receiveCount: lease.receiveCount, err: malformed.message }, 'malformed SQS message');
+      this.#log.warn({ messageId: lease.id, receiveCount: lease.receiveCount, err: malformed }, 'malformed SQS message');
       return { lease, malformed };
     }
   }
@@ -199,7 +199,7 @@ export class SqsJobSource implements JobSource {
       );
     } catch (err) {
       for (const h of batch) h.ending = false;
-      this.#log.warn({ count: batch.length, err: classifyDependencyError(err, 'SQS DeleteMessageBatch').message }, 'delete batch failed; leases kept');
+      this.#log.warn({ count: batch.length, err: classifyDependencyError(err, 'SQS DeleteMessageBatch') }, 'delete batch failed; leases kept');
       return batch.map((h) => h.lease);
     }
     const failedById = new Map((out.Failed ?? []).map((f) => [f.Id, f]));
@@ -238,7 +238,7 @@ export class SqsJobSource implements JobSource {
       const code = errorCode(err);
       // Either way the lease has ended: at worst the message returns when its current visibility lapses.
       if (LOST_HANDLE_CODES.has(code)) this.#log.debug({ messageId: lease.id, code }, 'release of a message no longer in flight');
-      else this.#log.warn({ messageId: lease.id, code, err: errorMessage(err) }, 'release failed; message returns when its visibility lapses');
+      else this.#log.warn({ messageId: lease.id, code, err }, 'release failed; message returns when its visibility lapses');
     }
   }
 
@@ -308,7 +308,7 @@ export class SqsJobSource implements JobSource {
       );
     } catch (err) {
       this.#telemetry.heartbeatFailed(batch.length);
-      this.#log.warn({ count: batch.length, err: errorMessage(err) }, 'heartbeat failed; will try again');
+      this.#log.warn({ count: batch.length, err }, 'heartbeat failed; will try again');
       return;
     }
     const failed = new Map<string, BatchResultErrorEntry>((out.Failed ?? []).map((f) => [f.Id ?? '', f]));
@@ -346,7 +346,7 @@ export class SqsJobSource implements JobSource {
         );
         if (out.Failed?.length) this.#log.warn({ count: out.Failed.length, codes: out.Failed.map((f) => f.Code) }, 'some messages could not be released');
       } catch (err) {
-        this.#log.warn({ count: group.length, err: errorMessage(err) }, 'release batch failed; messages return when their visibility lapses');
+        this.#log.warn({ count: group.length, err }, 'release batch failed; messages return when their visibility lapses');
       }
     }
   }

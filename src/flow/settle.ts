@@ -52,7 +52,7 @@ export class Settler {
     if (task.file) {
       const file = task.file;
       task.file = undefined;
-      await file.dispose().catch((err) => this.#logger.warn({ err: String(err) }, 'could not remove temp file'));
+      await file.dispose().catch((err) => this.#logger.warn({ err }, 'could not remove temp file'));
     }
     if (error) msg.error = worse(msg.error, outcome === 'failed' ? keepable(error) : error);
     if (outcome === 'failed') msg.statuses.push('error');
@@ -103,7 +103,7 @@ export class Settler {
         await this.#deletes.push(msg.lease);
       }
     } catch (e) {
-      this.#logger.warn({ messageId: msg.lease.id, err: String(e) }, 'could not settle message; it will reappear after its visibility timeout');
+      this.#logger.warn({ messageId: msg.lease.id, err: e }, 'could not settle message; it will reappear after its visibility timeout');
     }
   }
 
@@ -118,7 +118,7 @@ export class Settler {
       msgs.map((msg) =>
         this.#source.release(msg.lease, 0).then(
           () => this.#telemetry.messageReleased('shutdown'),
-          (e) => this.#logger.warn({ messageId: msg.lease.id, err: String(e) }, 'release at shutdown failed'),
+          (e) => this.#logger.warn({ messageId: msg.lease.id, err: e }, 'release at shutdown failed'),
         ),
       ),
     );

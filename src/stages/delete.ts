@@ -25,7 +25,7 @@ async function deleteBatch(ctx: StageContext, batch: Lease[]): Promise<void> {
       pending = failed;
     } catch (err) {
       ctx.telemetry.deleteFailed(pending.length);
-      ctx.logger.warn({ err: String(err), count: pending.length }, 'delete batch failed');
+      ctx.logger.warn({ err, count: pending.length }, 'delete batch failed');
     }
   }
   const per = seconds(t0) / batch.length;

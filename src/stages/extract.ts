@@ -43,7 +43,7 @@ export function extractHandler(ctx: StageContext, budget: ByteBudget, inExtracti
       try {
         thumbnail = await ctx.thumbnails.put(task.id, result.thumbnail);
       } catch (err) {
-        ctx.logger.warn({ messageId: task.msg.lease.id, err: errorMessage(err) }, 'thumbnail not stored');
+        ctx.logger.warn({ messageId: task.msg.lease.id, err }, 'thumbnail not stored');
       }
     }
     result.thumbnail = undefined;

@@ -32,7 +32,7 @@ async function poll(ctx: StageContext, out: Channel<Task>, signal: AbortSignal):
       failures++;
       ctx.health.receiveError = String(err);
       const wait = backoffMs(failures, { baseMs: 250, maxMs: 20_000 });
-      ctx.logger.warn({ err: String(err), retryInMs: wait }, 'receive failed');
+      ctx.logger.warn({ err, retryInMs: wait }, 'receive failed');
       ctx.telemetry.stageItem('receive', 'retry', seconds(t0));
       // An abort ends the wait early; the loop then stops.
       await sleep(wait, undefined, { signal }).catch(() => {});
