@@ -7,23 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pipeline, type PipelineOptions } from '../src/pipeline.ts';
-import { pipelineOptions } from '../src/wiring.ts';
-import { loadConfig } from '../src/config.ts';
-import { createAwsClients, type AwsClientOptions } from '../src/adapters/aws-clients.ts';
-import { SqsJobSource } from '../src/adapters/sqs-source.ts';
-import { S3BlobStore } from '../src/adapters/s3-blob-store.ts';
 import { SqliteIndex } from '../src/adapters/sqlite-index.ts';
 import { OpenSearchIndex } from '../src/adapters/opensearch-index.ts';
 import { documentId } from '../src/ids.ts';
-import { createLogger, type Logger } from '../src/telemetry/log.ts';
-import { PrometheusTelemetry } from '../src/telemetry/metrics.ts';
-import type { SearchIndex } from '../src/types.ts';
 import { startSqsS3Fixture, type SqsS3Fixture } from './helpers/fauxqs.ts';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.ts';
 import { startOpenSearchDouble, type OpenSearchDouble } from './helpers/opensearch-double.ts';
-import { parsePromText, type Samples } from './helpers/prom-text.ts';
-import { TextExtractor } from './helpers/fakes.ts';
+import { heldBound, startInProcessWorker, type InProcessWorkerOptions } from './helpers/in-process-worker.ts';
+import type { Samples } from './helpers/prom-text.ts';
 import { queueEmpty as fixtureQueueEmpty, until as untilTrue } from './helpers/wait.ts';
 
 let fx: SqsS3Fixture;
@@ -46,80 +37,18 @@ after(() => {
   if (figures.length) console.log(`# faults: per-test figures\n${figures.map((f) => `#   ${f}`).join('\n')}`);
 });
 
-type LogLine = { level: number; msg: string; [k: string]: unknown };
-
-/** Small stages so that "bounded" is visible: a worker that held every message would break the bound. */
-const SMALL: Partial<PipelineOptions> = {
-  pollers: 2, receiveBatch: 5, queueCapacity: 2, downloadConcurrency: 2, extractConcurrency: 1,
-  indexBatchSize: 5, indexConcurrency: 1, indexFlushMs: 20, deleteFlushMs: 20, deleteRetries: 2,
-  retryBaseSeconds: 1, retryMaxSeconds: 2, shutdownTimeoutMs: 5_000, wantThumbnails: false,
-};
-
-/** Most messages the pipeline can hold at once with these options (each stage's queue and workers). */
-function heldBound(o: PipelineOptions): number {
-  return o.pollers * o.receiveBatch + 2 * o.queueCapacity + o.downloadConcurrency + o.extractConcurrency +
-    Math.max(o.queueCapacity, o.indexBatchSize) + o.indexBatchSize * (o.indexConcurrency + 1) + 10;
-}
-
-async function startWorker(indexOrMake: SearchIndex | ((telemetry: PrometheusTelemetry, logger: Logger) => SearchIndex), o: {
-  opts?: Partial<PipelineOptions>;
-  aws?: Partial<AwsClientOptions>;
-  visibilitySeconds?: number;
-  heartbeatSeconds?: number;
-  extractDelayMs?: number;
-} = {}) {
-  const config = loadConfig({ ...fx.env, QUEUE_WAIT_SECONDS: '1', TMPDIR: tmp, LOG_LEVEL: 'warn' });
-  const aws = createAwsClients(config, {
-    endpoint: proxy.url, region: fx.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, ...o.aws,
-  }, {});
-  const telemetry = new PrometheusTelemetry({ defaultMetrics: false });
-  const logs: LogLine[] = [];
-  const logger = createLogger('warn', { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
-  const source = new SqsJobSource({
-    client: aws.sqs, queueUrl: fx.queueUrl, waitTimeSeconds: 1,
-    visibilityTimeoutSeconds: o.visibilitySeconds ?? 10, heartbeatSeconds: o.heartbeatSeconds ?? 3, telemetry, logger,
-  });
-  const index = typeof indexOrMake === 'function' ? indexOrMake(telemetry, logger) : indexOrMake;
-  const extractor = new TextExtractor();
-  extractor.delayMs = o.extractDelayMs ?? 0;
-  const opts = pipelineOptions(config, { ...SMALL, ...o.opts, tmpDir: tmp });
-  const pipeline = new Pipeline({ source, blobs: new S3BlobStore({ client: aws.s3, telemetry }), extractor, index, telemetry, logger }, opts);
-  await index.init();
-  await pipeline.start();
-  let maxHeld = 0;
-  let maxRss = 0;
-  const startRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
-    maxHeld = Math.max(maxHeld, source.inFlight().count);
-    maxRss = Math.max(maxRss, process.memoryUsage().rss);
-  }, 20);
-  return {
-    telemetry, logs, source, extractor, opts,
-    get maxHeld() { return maxHeld; },
-    async metrics(): Promise<Samples> {
-      return parsePromText(await telemetry.metricsText());
-    },
-    logged(msg: string | RegExp): LogLine[] {
-      return logs.filter((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg)));
-    },
+async function startWorker(index: InProcessWorkerOptions['index'], o: Omit<InProcessWorkerOptions, 'fx' | 'proxy' | 'tmp' | 'index'> = {}) {
+  const w = await startInProcessWorker({ fx, proxy, tmp, index, ...o });
+  return Object.assign(w, {
     async stop(name: string) {
-      clearInterval(sampler);
-      await pipeline.stop(5_000);
-      await source.close();
-      await pipeline.cleanup();
-      aws.destroy();
-      figures.push(`${name}: max messages held ${maxHeld} (bound ${heldBound(opts)}), rss ${mb(startRss)} -> max ${mb(maxRss)} MiB`);
+      figures.push(await w.stop(name));
     },
-  };
+  });
 }
 
 /** Errors are logged under `err` by pino's err serializer: { type, message, stack }. */
 function errText(err: unknown): string {
   return typeof err === 'object' && err !== null ? `${(err as { type?: string }).type}: ${(err as { message?: string }).message}` : String(err);
-}
-
-function mb(n: number): string {
-  return (n / 1024 / 1024).toFixed(0);
 }
 
 /** Faults slow things down: a longer default wait. */
