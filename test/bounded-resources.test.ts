@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSqsS3Fixture } from './helpers/fauxqs.ts';
 import {
-  LANGDATA_CACHE, bytesUnder, filesUnder, indexCount, killWorker, processFigures, queueEmpty, spawnWorker, until, type WorkerProcess,
+  LANGDATA_CACHE, OWNER_LOCK, bytesUnder, filesUnder, indexCount, killWorker, processFigures, queueEmpty, spawnWorker, until, type WorkerProcess,
 } from './helpers/worker-process.ts';
 
 const corpus = fileURLToPath(new URL('../../shared/corpus/', import.meta.url));
@@ -25,8 +25,9 @@ const POOL_SIZE = 2;
 const THREAD_MB = 128;
 
 /** Downloaded files in the temp dir (not the OCR language-data cache, which holds symlinks only). */
+/** Downloaded documents: not the language-data cache, nor the lock file beside the live worker's dir. */
 function docFiles(dir: string): string[] {
-  return filesUnder(dir).filter((f) => !LANGDATA_CACHE.test(f));
+  return filesUnder(dir).filter((f) => !LANGDATA_CACHE.test(f) && !OWNER_LOCK.test(f));
 }
 
 type Sample = { done: number; rss: number; fds: number; tmpBytes: number; tmpFiles: number };

@@ -39,9 +39,10 @@ after(() => {
 
 async function startWorker(index: InProcessWorkerOptions['index'], o: Omit<InProcessWorkerOptions, 'fx' | 'proxy' | 'tmp' | 'index'> = {}) {
   const w = await startInProcessWorker({ fx, proxy, tmp, index, ...o });
+  const stop = w.stop;
   return Object.assign(w, {
     async stop(name: string) {
-      figures.push(await w.stop(name));
+      figures.push(await stop(name));
     },
   });
 }
