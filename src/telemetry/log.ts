@@ -1,11 +1,11 @@
 // JSON lines to stdout (pino). Never log credentials, receipt handles or document text.
 import { pino } from 'pino';
-import { redactUrls } from '../errors.ts';
+import { redactUrl } from '../errors.ts';
 
 function serializeError(err: unknown): unknown {
-  if (!(err instanceof Error)) return typeof err === 'string' ? redactUrls(err) : err;
+  if (!(err instanceof Error)) return typeof err === 'string' ? redactUrl(err) : err;
   const out = pino.stdSerializers.err(err) as Record<string, unknown>;
-  for (const k of ['message', 'stack'] as const) if (typeof out[k] === 'string') out[k] = redactUrls(out[k] as string);
+  for (const k of ['message', 'stack'] as const) if (typeof out[k] === 'string') out[k] = redactUrl(out[k] as string);
   return out;
 }
 
@@ -24,7 +24,7 @@ export function createLogger(level: string = process.env.LOG_LEVEL || 'info', de
       hooks: {
         // A URL with a password may reach a log line through an error message or a string field.
         logMethod(args, method) {
-          for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = redactUrls(args[i] as string);
+          for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = redactUrl(args[i] as string);
           return method.apply(this, args);
         },
       },
