@@ -153,11 +153,15 @@ export function errorMessage(err: unknown): string {
 }
 
 /**
- * A text fit for logs and errors: the user info (user:password@) of every URL in it replaced by ***@.
- * Config errors, CLI messages and log lines may quote INDEX_URL and must never show its password. Also
- * catches a malformed URL such as "https://user:p@ss@host", which URL parsing would reject.
+ * A text fit for logs and errors: in every URL in it, the password of its user info becomes *** (the
+ * user name stays: it says which identity), and user info without a password (often a token) becomes
+ * *** whole. Config errors, CLI messages and log lines may quote INDEX_URL and must never show its
+ * secret. Also catches a malformed URL such as "https://user:p@ss@host", which URL parsing rejects.
  */
 export function redactUrl(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]*@/gi, '$1***@');
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"'<>]*)@/gi, (_, scheme: string, info: string) => {
+    const colon = info.indexOf(':');
+    return `${scheme}${colon > 0 ? `${info.slice(0, colon)}:***` : '***'}@`;
+  });
 }
 

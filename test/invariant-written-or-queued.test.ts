@@ -85,7 +85,7 @@ after(() => console.log(`# invariant: per fault, messages written / still queued
 async function written(c: Ctx, index: SearchIndex, key: string): Promise<boolean> {
   const id = documentId(c.fx.bucket, key);
   if (index instanceof SqliteIndex) return (await index.get(id)) !== undefined;
-  return c.os!.docs.get('files')?.has(id) ?? false;
+  return c.os!.readDocs('files').has(id);
 }
 
 function dlqBodies(fx: SqsS3Fixture): string[] {

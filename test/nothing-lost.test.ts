@@ -107,7 +107,7 @@ async function openSearchWorker() {
   let real!: OpenSearchIndex;
   const w = await startInProcessWorker({ fx, proxy, tmp, index: (telemetry, logger) => (real = new OpenSearchIndex({ ...settings, telemetry, logger })), opts: FAST_RETRY });
   const double = os;
-  return { w, real, docs: () => double.docs.get('files') ?? new Map<string, { source: Record<string, unknown> }>() };
+  return { w, real, docs: () => double.readDocs('files') };
 }
 
 test('OpenSearch 400 mapper_parsing_exception for one document: its metadata is stored with status failed and the reason', async () => {
