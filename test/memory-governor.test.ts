@@ -77,14 +77,18 @@ function countingTelemetry(): Telemetry & { actions: Record<string, number> } {
   return { ...noTelemetry, actions, memoryAction: (a: GovernorAction) => void (actions[a] = (actions[a] ?? 0) + 1) };
 }
 
-test('the governor samples, pauses over the soft mark, and ends the heaviest over the hard mark once per settle period', async () => {
+test('the governor samples; over the soft mark it pauses and ends an idle thread; over the hard mark the heaviest document, once per settle period', async () => {
   let rss = 100 * MiB;
   const telemetry = countingTelemetry();
   const g = new MemoryGovernor({ budgetBytes: 1000 * MiB, softShare: 0.5, hardShare: 0.8, sampleMs: 1_000_000, telemetry, logger: silentLogger, sample: () => rss });
   const ended: string[] = [];
   let resumed = 0;
   g.onResume(() => resumed++);
-  g.start({ heaviest: async (_minGrowth: number) => ({ name: 'big.pdf', end: () => ended.push('big.pdf') }) });
+  let idleThreads = 1;
+  g.start({
+    heaviest: async (_minGrowth: number) => ({ name: 'big.pdf', end: () => ended.push('big.pdf') }),
+    idleThread: () => (idleThreads > 0 ? { name: '(idle)', end: () => (idleThreads--, ended.push('(idle)')) } : undefined),
+  });
   try {
     assert.equal(g.paused, false);
     rss = 600 * MiB;
@@ -93,14 +97,18 @@ test('the governor samples, pauses over the soft mark, and ends the heaviest ove
     g.notePaused('a.pdf');
     g.notePaused('b.pdf');
     assert.equal(telemetry.actions.paused, 1, 'one paused action per pause');
-    assert.deepEqual(ended, []);
+    await sleep(10);
+    assert.deepEqual(ended, ['(idle)'], 'over the soft mark only an idle thread is ended');
+    g.check();
+    await sleep(10);
+    assert.deepEqual(ended, ['(idle)'], 'no document is ended under the hard mark');
     rss = 900 * MiB;
     g.check();
     await sleep(10);
     g.check();
     await sleep(10);
-    assert.deepEqual(ended, ['big.pdf'], 'ended once, then waits for the memory to be given back');
-    assert.equal(telemetry.actions.thread_ended, 1);
+    assert.deepEqual(ended, ['(idle)', 'big.pdf'], 'ended once, then waits for the memory to be given back');
+    assert.equal(telemetry.actions.thread_ended, 2);
     rss = 200 * MiB;
     g.check();
     assert.equal(g.paused, false);
@@ -159,7 +167,8 @@ describe('the pool under the memory governor', () => {
       assert.match(r.text, /governor keeps this document/);
     }
     assert.ok((telemetry.actions.thread_ended ?? 0) >= 3, `thread_ended ${telemetry.actions.thread_ended}`);
-    assert.equal(telemetry.actions.lean_retry, 2);
+    // At least the two hoarders; on a loaded machine a thread's heap may not answer in time and an innocent document can be the one ended (it comes back whole in lean mode).
+    assert.ok((telemetry.actions.lean_retry ?? 0) >= 2, `lean_retry ${telemetry.actions.lean_retry}`);
     assert.equal(telemetry.actions.gave_up, 1);
     assert.ok(governor.peakBytes < governor.budgetBytes, `peak ${Math.round(governor.peakBytes / MiB)} MB stayed under the budget of ${Math.round(governor.budgetBytes / MiB)} MB`);
     // The threads were replaced and the pool still works.

@@ -259,16 +259,18 @@ export class PoolExtractor implements Extractor, Sheddable {
     for (const wake of this.#admissionWaiters.splice(0)) wake();
   }
 
+  /** An idle thread that has worked: ending it frees its heap, caches and OCR engine and loses no document. */
+  idleThread(): { name: string; end(): void } | undefined {
+    const idle = this.#idleUsedThread([...this.#active]);
+    return idle ? { name: `(idle pool thread ${idle.threadId})`, end: () => this.#recycle(idle) } : undefined;
+  }
+
   /**
-   * What to end over the hard mark: first an idle thread that has worked (it keeps caches, heap and
-   * an OCR engine; ending it loses no document), else, of the running documents that grew memory,
-   * the one whose thread holds the most: V8 heap, the array buffers it owns (decoded images, file
-   * bytes) and the processes it started.
+   * Of the running documents that grew memory, the one whose thread holds the most: V8 heap, the
+   * array buffers it owns (decoded images, file bytes) and the OCR processes run for it.
    */
   async heaviest(minGrowthBytes: number): Promise<{ name: string; end(): void } | undefined> {
     const all = [...this.#active];
-    const idle = this.#idleUsedThread(all);
-    if (idle) return { name: `(idle pool thread ${idle.threadId})`, end: () => this.#recycle(idle) };
     const rss = this.#opts.governor?.rssBytes ?? 0;
     const tasks = all.filter((t) => rss - t.rssAtStart > minGrowthBytes);
     if (tasks.length === 0) return undefined;

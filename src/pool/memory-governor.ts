@@ -4,6 +4,8 @@
 //   soft (MEMORY_SOFT_PERCENT of the budget): the extract pool admits no new document (it still does
 //     when nothing runs: waiting could not free anything); the bounded queues behind it fill and
 //     receive stops taking messages.
+//     An idle pool thread that has worked is ended too (piscina starts a fresh one): its heap and
+//     caches go back to the system and no document is touched.
 //   hard (MEMORY_HARD_PERCENT): the pool thread holding the heaviest document is ended (piscina
 //     replaces it); the pool retries that document once, alone and in lean mode, then indexes it by
 //     name as too_large. The pool decides admission and retries; the governor measures and logs.
@@ -21,6 +23,8 @@ export interface Sheddable {
    * given back to the system at once).
    */
   heaviest(minGrowthBytes: number): Promise<{ name: string; end(): void } | undefined>;
+  /** An idle pool thread that has worked (its heap and caches stay until it ends), or undefined. */
+  idleThread(): { name: string; end(): void } | undefined;
 }
 
 export type GovernorOptions = {
@@ -130,7 +134,7 @@ export class MemoryGovernor {
     if (rss > this.#peak) this.#peak = rss;
     this.#setPaused(rss > this.softBytes);
     const settled = Date.now() >= this.#settleUntil || rss > this.#rssAtLastEnd + this.budgetBytes * STILL_RISING_SHARE;
-    if (rss > this.hardBytes && !this.#shedding && settled) void this.#shed(rss);
+    if (rss > this.softBytes && !this.#shedding && settled) void this.#shed(rss);
   }
 
   #setPaused(paused: boolean): void {
@@ -145,9 +149,13 @@ export class MemoryGovernor {
   async #shed(rss: number): Promise<void> {
     this.#shedding = true;
     try {
-      const victim = await this.#target?.heaviest(this.budgetBytes * MIN_GROWTH_SHARE);
+      // Over the soft mark an idle thread's heap is given back (no document is touched); over the hard
+      // mark, failing that, the heaviest document's thread is ended.
+      const hard = rss > this.hardBytes;
+      const victim = this.#target?.idleThread() ?? (hard ? await this.#target?.heaviest(this.budgetBytes * MIN_GROWTH_SHARE) : undefined);
       if (!victim) return;
-      this.record('thread_ended', victim.name, `over the hard mark (${mb(rss)} of ${mb(this.hardBytes)} MB): its pool thread is ended`);
+      const mark = hard ? `the hard mark (${mb(rss)} of ${mb(this.hardBytes)} MB)` : `the soft mark (${mb(rss)} of ${mb(this.softBytes)} MB)`;
+      this.record('thread_ended', victim.name, `over ${mark}: its pool thread is ended`);
       victim.end();
       this.#settleUntil = Date.now() + SETTLE_MS;
       this.#rssAtLastEnd = rss;
