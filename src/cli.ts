@@ -36,8 +36,48 @@ const USAGE = `usage: filesearch-worker <command>
 
 Configuration is read from the environment; see README.md.`;
 
+/** Each command's usage, for `<command> --help` (stdout, exit 0) and after a bad flag (stderr, exit 2). */
+const COMMAND_USAGE: Record<string, string> = {
+  run: `usage: filesearch-worker run
+
+Consumes S3 events from the SQS queue in QUEUE_URL until SIGTERM/SIGINT, then drains within
+SHUTDOWN_TIMEOUT_MS and exits 0. Serves /metrics, /healthz and /readyz on METRICS_PORT. No flags:
+configuration is the environment (README.md).`,
+  index: `usage: filesearch-worker index <paths...> [--db FILE] [--serve-metrics] [--no-thumbnails] [--strict]
+
+Indexes local files and folders into the SQLite index. Re-runs skip unchanged files and remove the
+documents of files that are gone. An unreadable path is reported on stderr and skipped.
+
+  --db FILE          the SQLite index (default: INDEX_URL's sqlite: path, else ./data/index.db)
+  --serve-metrics    serve /metrics on 127.0.0.1:METRICS_PORT while indexing
+  --no-thumbnails    make no thumbnails
+  --strict           also exit 1 when a document could only be stored as failed or partial
+
+Exit codes: 0 every file has its document; 1 a path could not be indexed, or the run was stopped;
+2 usage; 78 configuration.`,
+  search: `usage: filesearch-worker ${SEARCH_USAGE}
+
+Searches the index INDEX_URL names (or --db FILE); every word must match.`,
+  dump: `usage: filesearch-worker dump [--db FILE]
+
+Prints every indexed document as one JSON object a line.`,
+  serve: `usage: filesearch-worker serve [--db FILE]
+
+The search page and its API (SERVE_HOST, SERVE_PORT, SERVE_TOKEN).`,
+  reindex: `usage: filesearch-worker reindex [--settle-seconds N]
+
+Builds the next version of the OpenSearch index behind the INDEX_URL alias and moves the alias to it.`,
+};
+
 /** Exit code for a bad configuration (sysexits EX_CONFIG): the process stops once, with one message. */
 const EXIT_CONFIG = 78;
+/** Exit code for a bad command line: the usage goes to stderr. */
+const EXIT_USAGE = 2;
+
+/** A flag parseArgs refused (unknown, missing its value, a stray argument). */
+function isUsageError(err: unknown): boolean {
+  return typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -46,10 +86,36 @@ async function main(argv: string[]): Promise<number> {
     console.log(`filesearch-worker ${pkg.version}`);
     return 0;
   }
-  if (!command || command === '-h' || command === '--help' || command === 'help') {
+  if (command === '-h' || command === '--help' || command === 'help') {
     console.log(USAGE);
-    return command ? 0 : 2;
+    return 0;
   }
+  if (!command || !(command in COMMAND_USAGE)) {
+    console.error(`${command ? `unknown command ${JSON.stringify(command)}\n\n` : ''}${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(COMMAND_USAGE[command]);
+    return 0;
+  }
+  // A closed stdout ("dump | head -1") ends a command quietly, as Unix tools do. "run" writes its log
+  // there and keeps Node's default: a worker that cannot log should stop visibly.
+  if (command !== 'run') {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+  try {
+    return await runCommand(command, rest);
+  } catch (err) {
+    if (!isUsageError(err)) throw err;
+    console.error(`${command}: ${errorMessage(err)}\n\n${COMMAND_USAGE[command]}`);
+    return EXIT_USAGE;
+  }
+}
+
+async function runCommand(command: string, rest: string[]): Promise<number> {
   let config: Config;
   try {
     config = loadConfig();
@@ -64,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'run': {
+      parseArgs({ args: rest, options: {} }); // no flags: anything given is a usage error
       // The SDKs and the pool load only now, after the signal handlers are in place.
       const { runWorker } = await import('./commands/run.ts');
       return runWorker(config, logger, earlySignals ?? new ShutdownSignals());
@@ -75,8 +142,8 @@ async function main(argv: string[]): Promise<number> {
         options: { db: { type: 'string' }, 'serve-metrics': { type: 'boolean' }, 'no-thumbnails': { type: 'boolean' }, strict: { type: 'boolean' } },
       });
       if (positionals.length === 0) {
-        console.error('index: give at least one file or folder');
-        return 2;
+        console.error(`index: give at least one file or folder\n\n${COMMAND_USAGE.index}`);
+        return EXIT_USAGE;
       }
       const { runIndexCommand } = await import('./commands/index-files.ts');
       return runIndexCommand(config, logger, {
