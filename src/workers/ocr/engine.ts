@@ -20,8 +20,8 @@ export type OcrRunner = {
 /** One channel, 8-bit grey, rows packed (stride = width). */
 export type OcrImage = { data: Buffer; width: number; height: number; dpi: number };
 
-/** tesseract --psm values used here: 3 auto layout, 4 one column, 5 vertical block, 6 uniform block, 7 one line, 11 sparse. */
-export type PageSegMode = 3 | 4 | 5 | 6 | 7 | 11;
+/** tesseract --psm values used here: 3 auto layout, 4 one column, 5 vertical block, 6 uniform block, 7 one line, 11 sparse, 13 raw line. */
+export type PageSegMode = 3 | 4 | 5 | 6 | 7 | 11 | 13;
 
 export type OcrReadRequest = {
   /** tesseract codes joined by '+': 'eng+jpn', 'jpn_vert'. */

@@ -9,7 +9,7 @@ import { otsuThreshold } from './preprocess.ts';
 type Image = { data: Buffer; width: number; height: number; dpi: number };
 type Read = { text: string; confidence: number; words: number };
 /** The part of the OcrEngine interface used here. */
-export type PageReader = { read(img: Image, req: { langs: string; psm?: 3 | 4 | 5 | 6 | 7 | 11; timeoutMs: number }): Promise<Read> };
+export type PageReader = { read(img: Image, req: { langs: string; psm?: 3 | 4 | 5 | 6 | 7 | 11 | 13; timeoutMs: number }): Promise<Read> };
 
 /** A horizontal read below this mean confidence may be vertical writing (measured: 18-30 vs 85-93). */
 export const VERTICAL_TRY_BELOW = 60;
@@ -86,8 +86,25 @@ export function titleBand(img: { data: Buffer | Uint8Array; width: number; heigh
   return tall || apart ? first : undefined;
 }
 
+/** First and last+1 column with ink within the band's rows. */
+function inkColumns(img: { data: Buffer | Uint8Array; width: number }, band: Band): [number, number] {
+  const t = otsuThreshold(img.data);
+  let left = img.width;
+  let right = 0;
+  for (let y = band.top; y < band.bottom; y++) {
+    const row = y * img.width;
+    for (let x = 0; x < img.width; x++) {
+      if (img.data[row + x]! < t) {
+        if (x < left) left = x;
+        if (x >= right) right = x + 1;
+      }
+    }
+  }
+  return left < right ? [left, right] : [0, img.width];
+}
+
 /**
- * Reads the title line alone (page segmentation 7, one line) when it stands out and the page's text
+ * Reads the title line alone (page segmentation 7, one line; 13, raw line, when 7 finds none) when it stands out and the page's text
  * does not already start with it, and returns the text to put first; undefined when nothing is missing.
  */
 export async function missingTitle(engine: PageReader, img: Image, pageText: string, langs: string, timeoutMs: number): Promise<string | undefined> {
@@ -96,12 +113,20 @@ export async function missingTitle(engine: PageReader, img: Image, pageText: str
   const pad = Math.round((band.bottom - band.top) * 0.4);
   const top = Math.max(0, band.top - pad);
   const height = Math.min(img.height, band.bottom + pad) - top;
+  // Only the line's ink and a margin: the corners a straightened page was filled with leave faint
+  // edges that make tesseract's one-line mode find no line at all.
+  const [inkLeft, inkRight] = inkColumns(img, band);
+  const left = Math.max(0, inkLeft - pad * 2);
+  const width = Math.min(img.width, inkRight + pad * 2) - left;
   const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 1 } })
-    .extract({ left: 0, top, width: img.width, height })
+    .extract({ left, top, width, height })
     .extractChannel(0)
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const line = await engine.read({ data, width: info.width, height: info.height, dpi: img.dpi }, { langs, psm: 7, timeoutMs });
+  const crop = { data, width: info.width, height: info.height, dpi: img.dpi };
+  let line = await engine.read(crop, { langs, psm: 7, timeoutMs });
+  // One-line mode finds no line in some straightened crops; raw-line mode (no line finding) reads them.
+  if (line.words === 0) line = await engine.read(crop, { langs, psm: 13, timeoutMs });
   const title = line.text.trim();
   if (!title || line.confidence < VERTICAL_TRY_BELOW) return undefined;
   return alreadyRead(title, pageText) ? undefined : title;
