@@ -45,7 +45,7 @@ export type PoolOptions = {
 };
 
 /** A document on a pool thread, as the memory governor sees it. */
-type Running = { name: string; startedAt: number; rssAtStart: number; threadId: number | undefined; end: () => void };
+type Running = { name: string; startedAt: number; rssAtStart: number; threadId: number | undefined; alone: boolean; end: () => void };
 
 /** A document whose thread the governor ended: retried once in lean mode. */
 const ENDED_FOR_MEMORY = Symbol('ended for memory');
@@ -172,8 +172,8 @@ export class PoolExtractor implements Extractor, Sheddable {
     governor.record('lean_retry', req.name, `retried once, alone, in lean mode (no thumbnail, images up to ${LEAN.maxPixels / 1e6} MP)`);
     const second = await this.#attempt(leanRequest(req), signal, true);
     if (second !== ENDED_FOR_MEMORY) return leanResult(second);
-    const error = `memory: its extraction crossed the memory budget's hard mark (${Math.round(governor.hardBytes / 1024 / 1024)} MB of ${Math.round(governor.budgetBytes / 1024 / 1024)} MB) twice, the second time in lean mode; indexed by name only`;
-    governor.record('gave_up', req.name, 'lean mode crossed the hard mark too: indexed by name as too_large');
+    const error = `memory: its extraction crossed the memory budget's hard mark (${Math.round(governor.hardBytes / 1024 / 1024)} MB), then, alone in lean mode, the budget itself (${Math.round(governor.budgetBytes / 1024 / 1024)} MB); indexed by name only`;
+    governor.record('gave_up', req.name, 'alone in lean mode it passed the budget: indexed by name as too_large');
     return { ...failed(req, error), status: 'too_large' };
   }
 
@@ -236,7 +236,7 @@ export class PoolExtractor implements Extractor, Sheddable {
         const idle = this.#active.size === 0;
         const may = !this.#recycling && (alone ? idle : this.#leanWaiting === 0 && (idle || !governor?.paused));
         if (may) {
-          const running: Running = { name, startedAt: Date.now(), rssAtStart: governor?.rssBytes ?? 0, threadId: undefined, end };
+          const running: Running = { name, startedAt: Date.now(), rssAtStart: governor?.rssBytes ?? 0, threadId: undefined, alone, end };
           this.#active.add(running);
           return running;
         }
@@ -272,7 +272,10 @@ export class PoolExtractor implements Extractor, Sheddable {
   async heaviest(minGrowthBytes: number): Promise<{ name: string; end(): void } | undefined> {
     const all = [...this.#active];
     const rss = this.#opts.governor?.rssBytes ?? 0;
-    const tasks = all.filter((t) => rss - t.rssAtStart > minGrowthBytes);
+    // A document running alone (a lean retry, or the only one left) competes with nothing: ending it
+    // helps only past the budget itself, so the hard mark does not apply to it.
+    const overBudget = rss > (this.#opts.governor?.budgetBytes ?? Infinity);
+    const tasks = all.filter((t) => rss - t.rssAtStart > minGrowthBytes && ((!t.alone && all.length > 1) || overBudget));
     if (tasks.length === 0) return undefined;
     const weights = await Promise.all(tasks.map(async (t) => (await this.#threadBytes(t.threadId)) + this.#childrenBytes(t.threadId)));
     let best = 0;
