@@ -12,7 +12,11 @@ test('a failed S3/SQS/network call is classified by what a retry can do, with it
     [sdkError(503, 'ServiceUnavailable'), 'RETRYABLE', true],
     [sdkError(429, 'SlowDown'), 'RETRYABLE', true],
     [sdkError(undefined, 'Error', 'read ECONNRESET'), 'RETRYABLE', true],
-    [sdkError(403, 'AccessDenied'), 'REQUEST_REJECTED', false],
+    // Auth refusals are configuration, which can be fixed: retried, and the redrive policy has the last word.
+    [sdkError(403, 'AccessDenied'), 'RETRYABLE', true],
+    [sdkError(400, 'KMS.DisabledException'), 'RETRYABLE', true],
+    [sdkError(403, 'InvalidObjectState'), 'REQUEST_REJECTED', false],
+    [sdkError(400, 'InvalidRequest'), 'REQUEST_REJECTED', false],
   ];
   for (const [err, code, retryable] of cases) {
     const e = classifyDependencyError(err, 'GetObject s3://b/k');
