@@ -12,6 +12,7 @@ import { Channel, ChannelClosedError } from './flow/channel.ts';
 import { OwnedTempDir } from './flow/temp-dir.ts';
 import { RetryableError, errorMessage } from './errors.ts';
 import { Settler } from './flow/settle.ts';
+import { ExtractionCache } from './flow/extraction-cache.ts';
 import { ByteBudget, runStage } from './flow/stage.ts';
 import type { PipelineDeps, PipelineOptions, StageContext } from './stages/context.ts';
 import { runDelete } from './stages/delete.ts';
@@ -71,7 +72,7 @@ export class Pipeline {
     this.#tmpDir = tmp;
     const settle = new Settler(deps.source, queues.delete, deps.telemetry, deps.logger, opts);
     this.#settler = settle;
-    const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: tmp.path }, settle, health: this.#health, tempDir: tmp };
+    const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: tmp.path }, settle, health: this.#health, tempDir: tmp, cache: new ExtractionCache(deps.index) };
     const budget = new ByteBudget(opts.downloadBytesBudget);
     const signal = this.#receiveAbort.signal;
 

@@ -65,6 +65,8 @@ export type LocalFile = {
   etag?: string;
   versionId?: string;
   lastModified?: Date;
+  /** SHA-256 of the bytes (hex), computed while they were read: the key of the extraction cache. */
+  sha256?: string;
   dispose(): Promise<void>;
 };
 
@@ -206,7 +208,22 @@ export type IndexDocument = DocMetadata & {
   thumbnail?: string;
   /** ISO 639-1 code of the text's main language ("ja", "en"); absent when too little text to tell. */
   language?: string;
+  /** SHA-256 of the object's bytes (hex): documents with the same bytes share one extraction. */
+  sha256?: string;
+  /** EXTRACTOR_VERSION (src/workers/protocol.ts) of the code that extracted it. */
+  extractorVersion?: number;
   indexedAt: string;
+};
+
+/** What the index holds about a document: enough to tell whether its work is already done. */
+export type StoredState = {
+  id: string;
+  key: string;
+  etag?: string;
+  versionId?: string;
+  sha256?: string;
+  extractorVersion?: number;
+  status: DocStatus;
 };
 
 export type IndexOp =
@@ -224,6 +241,12 @@ export interface SearchIndex {
   checkWritable?(): Promise<void>;
   /** Applies ops; resolves with one result per op, in order. Throws only if nothing could be tried. */
   write(ops: IndexOp[], signal?: AbortSignal): Promise<IndexItemResult[]>;
+  /** What the index holds for these ids (absent: not indexed). Lets work already done be skipped. */
+  states?(ids: string[]): Promise<Map<string, StoredState>>;
+  /** A document extracted by this EXTRACTOR_VERSION from bytes with this SHA-256, if one is indexed. */
+  findByHash?(sha256: string, extractorVersion: number): Promise<IndexDocument | undefined>;
+  /** Every document of a bucket under a key prefix, in id order (backfill, reconcile, reprocess). */
+  scan?(bucket: string, prefix: string): AsyncIterable<StoredState>;
   close(): Promise<void>;
 }
 

@@ -18,6 +18,7 @@ import { createExtractor } from './pool/extract-pool.ts';
 import { IntakeBreaker } from './flow/intake-breaker.ts';
 import type { Task } from './flow/work.ts';
 import { MemoryGovernor } from './pool/memory-governor.ts';
+import type { AwsClientOptions } from './adapters/aws-clients.ts';
 
 /** Where jobs come from: the SQS queue of S3 events (production), or files and folders on this machine. */
 export type WorkerInput =
@@ -118,15 +119,25 @@ export function intakeBreaker(config: Config, telemetry: Telemetry, logger: Logg
   });
 }
 
-/** The AWS side: S3 objects, and (on demand, as it needs QUEUE_URL) the SQS source of S3 events. */
-export async function openAws(config: Config, telemetry: Telemetry = noTelemetry, logger: Logger = silentLogger): Promise<{ source(): JobSource; blobs: BlobStore; destroy(): void }> {
+/**
+ * The AWS side: S3 objects, and (on demand, as it needs QUEUE_URL) the SQS source of S3 events. The SDK
+ * reads endpoint, region and credentials from the environment; `clients` overrides them (tests).
+ */
+export async function openAws(
+  config: Config,
+  telemetry: Telemetry = noTelemetry,
+  logger: Logger = silentLogger,
+  clients: Partial<AwsClientOptions> = {},
+): Promise<{ source(): JobSource; blobs: BlobStore; sqs: import('@aws-sdk/client-sqs').SQSClient; s3: import('@aws-sdk/client-s3').S3Client; destroy(): void }> {
   const [{ createAwsClients }, { SqsJobSource }, { S3BlobStore }] = await Promise.all([
     import('./adapters/aws-clients.ts'),
     import('./adapters/sqs-source.ts'),
     import('./adapters/s3-blob-store.ts'),
   ]);
-  const aws = createAwsClients(config);
+  const aws = createAwsClients(config, clients);
   return {
+    sqs: aws.sqs,
+    s3: aws.s3,
     source: () => {
       if (!config.queue.url) throw new Error('QUEUE_URL is required to consume from SQS');
       return new SqsJobSource({

@@ -220,7 +220,8 @@ test('extract byte budget: two large documents are never extracted side by side;
     const sizes = [40, 40, 1, 1, 40, 1].map((mb) => mb * 1024 * 1024);
     for (const [i, size] of sizes.entries()) {
       const p = join(dir, `d${i}.bin`);
-      await writeFile(p, '');
+      // Different first bytes: identical files would share one extraction (the extraction cache).
+      await writeFile(p, `document ${i}`);
       await truncate(p, size); // sparse: no disk space used
       deliveries.push({ lease: { id: `m${i}`, receiveCount: 1, receivedAt: Date.now() }, jobs: [{ ref: { bucket: '', key: p }, action: 'upsert' }] });
     }

@@ -47,7 +47,7 @@ import { noTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
 import { createOpenSearchClient, type AwsCredentials, type AwsCredentialsProvider } from './opensearch-client.ts';
 import type { IndexAuth } from '../config.ts';
 import { ensureAlias, type AliasState } from './opensearch-lifecycle.ts';
-import type { IndexItemResult, IndexOp, SearchIndex } from '../types.ts';
+import type { IndexDocument, IndexItemResult, IndexOp, SearchIndex, StoredState } from '../types.ts';
 
 export type OpenSearchIndexOptions = {
   /** http(s)://host:port of one node. Ignored when `client` is given. */
@@ -139,10 +139,29 @@ export function indexDefinition(gcDeletes: string | undefined): Record<string, u
         thumbnail: { type: 'keyword', index: false, doc_values: false },
         indexedAt: { type: 'date' },
         ...metadataMapping(),
+        ...ADDED_FIELDS,
       },
     },
   };
 }
+
+/** Fields added after the first release: init() puts them into the mapping of an existing index. */
+const ADDED_FIELDS = { sha256: { type: 'keyword' }, extractorVersion: { type: 'integer' } } as const;
+
+/** _source fields of a StoredState. */
+const STATE_FIELDS = ['id', 'key', 'etag', 'versionId', 'sha256', 'extractorVersion', 'status'];
+const SCAN_PAGE = 1000;
+
+function toState(id: string, src: Record<string, unknown>): StoredState {
+  const s: StoredState = { id, key: String(src.key ?? ''), status: String(src.status ?? 'failed') as StoredState['status'] };
+  if (typeof src.etag === 'string') s.etag = src.etag;
+  if (typeof src.versionId === 'string') s.versionId = src.versionId;
+  if (typeof src.sha256 === 'string') s.sha256 = src.sha256;
+  if (typeof src.extractorVersion === 'number') s.extractorVersion = src.extractorVersion;
+  return s;
+}
+
+type SearchHits = { hits?: { hits?: Array<{ _id: string; _source?: Record<string, unknown>; sort?: unknown[] }> } };
 
 /**
  * The typed metadata fields (METADATA_FIELDS in src/types.ts). Added to an index created by an older version with a
@@ -357,7 +376,7 @@ export class OpenSearchIndex implements SearchIndex {
   async #addMetadataFields(): Promise<void> {
     const { index } = this.#o;
     try {
-      await this.#client.indices.putMapping({ index, body: { properties: metadataMapping() } as never }, this.#requestOptions);
+      await this.#client.indices.putMapping({ index, body: { properties: { ...metadataMapping(), ...ADDED_FIELDS } } as never }, this.#requestOptions);
     } catch (err) {
       if (errorTypeOf(err) === 'illegal_argument_exception') {
         throw new ConfigError('INDEX_URL', `index ${index} maps a metadata field differently (${errorMessage(err)}); re-create the index or use another`);
@@ -398,6 +417,43 @@ export class OpenSearchIndex implements SearchIndex {
         logger.warn({ index, attempt, err: error }, 'OpenSearch not ready; retrying');
         await sleep(this.#backoff(attempt));
       }
+    }
+  }
+
+  async states(ids: string[]): Promise<Map<string, StoredState>> {
+    const out = new Map<string, StoredState>();
+    for (let i = 0; i < ids.length; i += SCAN_PAGE) {
+      const values = ids.slice(i, i + SCAN_PAGE);
+      for (const h of await this.#search({ query: { ids: { values } }, size: values.length, _source: STATE_FIELDS })) out.set(h._id, toState(h._id, h._source ?? {}));
+    }
+    return out;
+  }
+
+  async findByHash(sha256: string, extractorVersion: number): Promise<IndexDocument | undefined> {
+    const hits = await this.#search({ query: { term: { sha256 } }, size: 10 });
+    const hit = hits.find((h) => h._source?.extractorVersion === extractorVersion);
+    return hit ? ({ ...hit._source, id: hit._id } as unknown as IndexDocument) : undefined;
+  }
+
+  async *scan(bucket: string, prefix: string): AsyncIterable<StoredState> {
+    let after: unknown[] | undefined;
+    for (;;) {
+      const filter = [{ term: { bucket } }, ...(prefix ? [{ prefix: { key: prefix } }] : [])];
+      const hits = await this.#search({
+        query: { bool: { filter } }, sort: [{ key: 'asc' }, { id: 'asc' }], size: SCAN_PAGE, _source: STATE_FIELDS, ...(after ? { search_after: after } : {}),
+      });
+      for (const h of hits) yield toState(h._id, h._source ?? {});
+      if (hits.length < SCAN_PAGE) return;
+      after = hits.at(-1)!.sort;
+    }
+  }
+
+  async #search(body: Record<string, unknown>): Promise<NonNullable<NonNullable<SearchHits['hits']>['hits']>> {
+    try {
+      const res = await this.#client.search({ index: this.#o.index, body: body as never }, this.#requestOptions);
+      return (res.body as SearchHits).hits?.hits ?? [];
+    } catch (err) {
+      throw classifyRequestError(err, 'OpenSearch search');
     }
   }
 

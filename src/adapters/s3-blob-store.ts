@@ -1,7 +1,8 @@
 // S3 as a BlobStore. Downloads are pinned to the state the event described (VersionId, else
 // If-Match on the ETag), refused before any byte is written when too large, and streamed to a file
-// with a random name (never a name derived from the key) inside the caller's private dir.
-import { randomUUID } from 'node:crypto';
+// with a random name (never a name derived from the key) inside the caller's private dir. The SHA-256
+// of the bytes is computed as they pass (no second read).
+import { createHash, randomUUID } from 'node:crypto';
 import { open, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -53,6 +54,7 @@ export class S3BlobStore implements BlobStore {
     }
 
     const file = path.join(dir, randomUUID());
+    const hash = createHash('sha256');
     let bytes = 0;
     try {
       if (length !== undefined && length <= SMALL_OBJECT_BYTES) {
@@ -61,12 +63,13 @@ export class S3BlobStore implements BlobStore {
         const data = await readAll(body, maxBytes, signal);
         bytes = data.length;
         if (bytes !== length) throw new RetryableError(`${where}: body ended after ${bytes} of ${length} bytes`);
+        const sha256 = createHash('sha256').update(data).digest('hex');
         // 'wx': never follow or overwrite anything already at that path.
         await writeFile(file, data, { flag: 'wx', mode: 0o600 }).catch(async (err) => {
           await unlink(file).catch(() => {});
           throw err;
         });
-        return this.#local(file, bytes, res);
+        return this.#local(file, bytes, res, sha256);
       }
       // 'wx': never follow or overwrite anything already at that path.
       const handle = await open(file, 'wx', 0o600);
@@ -74,6 +77,7 @@ export class S3BlobStore implements BlobStore {
         const count = new Transform({
           transform(chunk: Buffer, _enc, done) {
             bytes += chunk.length;
+            hash.update(chunk);
             // Guards against a server that sent no Content-Length or more than it announced.
             if (bytes > maxBytes) done(new TooLargeError(bytes, maxBytes));
             else done(null, chunk);
@@ -97,10 +101,10 @@ export class S3BlobStore implements BlobStore {
       if (bytes) this.#telemetry.bytesDownloaded(bytes);
     }
 
-    return this.#local(file, bytes, res);
+    return this.#local(file, bytes, res, hash.digest('hex'));
   }
 
-  #local(file: string, bytes: number, res: GetObjectCommandOutput): LocalFile {
+  #local(file: string, bytes: number, res: GetObjectCommandOutput, sha256: string): LocalFile {
     return {
       path: file,
       size: bytes,
@@ -108,6 +112,7 @@ export class S3BlobStore implements BlobStore {
       etag: res.ETag ? unquoteEtag(res.ETag) : undefined,
       versionId: res.VersionId && res.VersionId !== 'null' ? res.VersionId : undefined,
       lastModified: res.LastModified,
+      sha256,
       dispose: disposer(file),
     };
   }

@@ -12,7 +12,7 @@ import { IndexRejectedError, RetryableError, errorMessage } from '../errors.ts';
 import { compareSequencers } from '../ids.ts';
 import { GRAMS_SCHEMA, GRAMS_TABLE, documentGrams } from './sqlite-grams.ts';
 import { LOOKUP_BACKFILL, LOOKUP_SCHEMA, LOOKUP_TABLE } from './sqlite-lookup.ts';
-import type { IndexDocument, IndexItemResult, IndexOp, SearchIndex } from '../types.ts';
+import type { DocStatus, IndexDocument, IndexItemResult, IndexOp, SearchIndex, StoredState } from '../types.ts';
 import { SqliteSearch, toDocument, type Row } from './sqlite-search.ts';
 import { buildQuery, type SearchHit } from '../search/query.ts';
 
@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS documents (
   pages INTEGER NOT NULL,
   ocr_pages INTEGER NOT NULL,
   thumbnail TEXT,
-  indexed_at TEXT NOT NULL
+  indexed_at TEXT NOT NULL,
+  sha256 TEXT,
+  extractor_version INTEGER
 );
 -- Remembers the sequencer of each removal, so an older upload event that arrives after the delete
 -- cannot bring the document back.
@@ -106,6 +108,11 @@ export class SqliteIndex implements SearchIndex {
       db.exec('BEGIN IMMEDIATE');
       try {
         addMetadataColumns(db);
+        // Databases made before these columns existed gain them (NULL: extracted by an unknown version).
+        const columns = new Set((db.prepare('PRAGMA table_info(documents)').all() as Array<{ name: string }>).map((c) => c.name));
+        if (!columns.has('sha256')) db.exec('ALTER TABLE documents ADD COLUMN sha256 TEXT');
+        if (!columns.has('extractor_version')) db.exec('ALTER TABLE documents ADD COLUMN extractor_version INTEGER');
+        db.exec('CREATE INDEX IF NOT EXISTS documents_sha256 ON documents(sha256); CREATE INDEX IF NOT EXISTS documents_bucket_key ON documents(bucket, key)');
         const hadLookup = db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(LOOKUP_TABLE) !== undefined;
         db.exec(`${LOOKUP_SCHEMA} ${hadLookup ? '' : `; ${LOOKUP_BACKFILL}`};`);
         db.exec('COMMIT');
@@ -120,14 +127,15 @@ export class SqliteIndex implements SearchIndex {
     );
     this.#upsert = db.prepare(`
       INSERT INTO documents (id, source, bucket, key, name, content_type, size, etag, version_id, sequencer, last_modified,
-        status, error, text, truncated, pages, ocr_pages, thumbnail, indexed_at, ${META_COLUMNS.join(', ')})
+        status, error, text, truncated, pages, ocr_pages, thumbnail, indexed_at, ${META_COLUMNS.join(', ')}, sha256, extractor_version)
       VALUES (:id, :source, :bucket, :key, :name, :contentType, :size, :etag, :versionId, :sequencer, :lastModified,
-        :status, :error, :text, :truncated, :pages, :ocrPages, :thumbnail, :indexedAt, ${METADATA_FIELD_NAMES.map((f) => `:${f}`).join(', ')})
+        :status, :error, :text, :truncated, :pages, :ocrPages, :thumbnail, :indexedAt, ${METADATA_FIELD_NAMES.map((f) => `:${f}`).join(', ')}, :sha256, :extractorVersion)
       ON CONFLICT(id) DO UPDATE SET source = excluded.source, bucket = excluded.bucket, key = excluded.key, name = excluded.name,
         content_type = excluded.content_type, size = excluded.size, etag = excluded.etag, version_id = excluded.version_id,
         sequencer = excluded.sequencer, last_modified = excluded.last_modified, status = excluded.status, error = excluded.error,
         text = excluded.text, truncated = excluded.truncated, pages = excluded.pages, ocr_pages = excluded.ocr_pages,
-        thumbnail = excluded.thumbnail, indexed_at = excluded.indexed_at, ${META_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}
+        thumbnail = excluded.thumbnail, indexed_at = excluded.indexed_at, ${META_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')},
+        sha256 = excluded.sha256, extractor_version = excluded.extractor_version
       WHERE seq_newer(excluded.sequencer, documents.sequencer)`);
     this.#remove = db.prepare('DELETE FROM documents WHERE id = :id AND seq_newer(:sequencer, sequencer) RETURNING rowid');
     this.#get = db.prepare('SELECT * FROM documents WHERE id = ?');
@@ -173,7 +181,7 @@ export class SqliteIndex implements SearchIndex {
               id: d.id, source: d.source, bucket: d.bucket, key: d.key, name: d.name, contentType: d.contentType, size: d.size,
               etag: d.etag ?? null, versionId: d.versionId ?? null, sequencer: d.sequencer ?? null, lastModified: d.lastModified ?? null,
               status: d.status, error: d.error ?? null, text: d.text, truncated: d.truncated ? 1 : 0, pages: d.pages, ocrPages: d.ocrPages,
-              thumbnail: d.thumbnail ?? null, indexedAt: d.indexedAt, ...metadataParams(d),
+              thumbnail: d.thumbnail ?? null, indexedAt: d.indexedAt, ...metadataParams(d), sha256: d.sha256 ?? null, extractorVersion: d.extractorVersion ?? null,
             });
             if (r.changes > 0) {
               const { rowid } = this.#rowidOf.get(d.id) as { rowid: number };
@@ -205,6 +213,29 @@ export class SqliteIndex implements SearchIndex {
     this.#require();
     const row = this.#get.get(id) as Row | undefined;
     return row ? toDocument(row) : undefined;
+  }
+
+  async states(ids: string[]): Promise<Map<string, StoredState>> {
+    const db = this.#require();
+    const out = new Map<string, StoredState>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = db.prepare(`SELECT ${STATE_COLUMNS} FROM documents WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Row[];
+      for (const r of rows) out.set(String(r.id), toState(r));
+    }
+    return out;
+  }
+
+  async findByHash(sha256: string, extractorVersion: number): Promise<IndexDocument | undefined> {
+    const row = this.#require().prepare('SELECT * FROM documents WHERE sha256 = ? AND extractor_version = ? ORDER BY indexed_at DESC LIMIT 1').get(sha256, extractorVersion) as Row | undefined;
+    return row ? toDocument(row) : undefined;
+  }
+
+  async *scan(bucket: string, prefix: string): AsyncIterable<StoredState> {
+    const db = this.#require();
+    // Key order within the bucket; the range bounds the prefix without LIKE's escaping.
+    const stmt = db.prepare(`SELECT ${STATE_COLUMNS} FROM documents WHERE bucket = ? AND key >= ? AND (? = '' OR key < ?) ORDER BY key`);
+    for (const r of stmt.iterate(bucket, prefix, prefix, prefixEnd(prefix)) as Iterable<Row>) yield toState(r);
   }
 
   async count(): Promise<number> {
@@ -288,3 +319,21 @@ async function whileBusy<T>(what: string, fn: () => T): Promise<T> {
   }
 }
 
+const STATE_COLUMNS = 'id, key, etag, version_id, sha256, extractor_version, status';
+
+function toState(r: Row): StoredState {
+  return {
+    id: String(r.id),
+    key: String(r.key),
+    status: String(r.status) as DocStatus,
+    ...(r.etag !== null ? { etag: String(r.etag) } : {}),
+    ...(r.version_id !== null ? { versionId: String(r.version_id) } : {}),
+    ...(r.sha256 !== null ? { sha256: String(r.sha256) } : {}),
+    ...(r.extractor_version !== null ? { extractorVersion: Number(r.extractor_version) } : {}),
+  };
+}
+
+/** The smallest string above every string that starts with `prefix` (for a key range). */
+function prefixEnd(prefix: string): string {
+  return prefix ? prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) : '';
+}

@@ -249,8 +249,10 @@ export function toDocument(r: Row): IndexDocument {
   };
   const extra: Array<[keyof IndexDocument, string | number | null | undefined]> = [
     ['etag', r.etag], ['versionId', r.version_id], ['sequencer', r.sequencer], ['lastModified', r.last_modified], ['error', r.error], ['thumbnail', r.thumbnail],
+    ['sha256', r.sha256],
   ];
   for (const [k, v] of extra) if (v !== null && v !== undefined) (doc as Record<string, unknown>)[k] = opt(v);
+  if (r.extractor_version !== null && r.extractor_version !== undefined) doc.extractorVersion = Number(r.extractor_version);
   // Metadata columns: lists are JSON arrays, dates ISO 8601 text.
   for (const field of METADATA_FIELD_NAMES) {
     const v = r[columnOf(field)];

@@ -6,6 +6,7 @@ import { buildWorker, defaultThumbnailDir } from '../wiring.ts';
 import { DirectorySource } from '../adapters/directory-source.ts';
 import { SqliteIndex } from '../adapters/sqlite-index.ts';
 import { documentId } from '../ids.ts';
+import { isUpToDate } from '../stages/document.ts';
 import { PrometheusTelemetry } from '../telemetry/metrics.ts';
 import { portProblem, startOpsServer, type OpsServer } from '../telemetry/ops-server.ts';
 import { noTelemetry, teeTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
@@ -31,7 +32,12 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
   });
   const source = new DirectorySource({
     paths: o.paths,
-    isUnchanged: async (ref) => (await index.get(documentId(ref.bucket, ref.key)))?.etag === ref.etag,
+    // Same size and mtime as indexed, by this extractor version: not even read (files with new bytes
+    // identical to an indexed file are read and hashed, and reuse its extraction).
+    isUnchanged: async (ref) => {
+      const id = documentId(ref.bucket, ref.key);
+      return isUpToDate((await index.states([id])).get(id), ref);
+    },
     onProblem: (p) => console.error(`index: skipped ${p.path}: ${p.reason}`),
   });
   const worker = await buildWorker(config, {

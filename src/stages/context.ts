@@ -9,6 +9,7 @@ import type { BlobStore, Extractor, ExtractLimits, JobSource, SearchIndex, Thumb
 import type { Settler } from '../flow/settle.ts';
 import type { IntakeBreaker } from '../flow/intake-breaker.ts';
 import type { Task } from '../flow/work.ts';
+import type { ExtractionCache } from '../flow/extraction-cache.ts';
 
 /** The stage settings of Config (documented there), plus what a command decides. */
 export type PipelineOptions = Config['stages'] &
@@ -39,6 +40,8 @@ export type PipelineDeps = {
 export type StageContext = PipelineDeps & {
   opts: PipelineOptions;
   settle: Settler;
+  /** One extraction per content (absent: every task is extracted). */
+  cache?: ExtractionCache;
   /** Shared, read by readiness: did the last receive call fail, and why. */
   health: { receiveError: string | undefined };
   /** The private temp dir (opts.tmpDir): made again if something removed it. */

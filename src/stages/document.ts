@@ -1,8 +1,20 @@
 // Builds the document the index stores from what the earlier stages learned about a task.
 import { nameOf, sourceOf } from '../ids.ts';
 import { detectLanguage } from './language.ts';
-import type { DocStatus, ExtractResult, IndexDocument } from '../types.ts';
+import type { DocStatus, ExtractResult, IndexDocument, ObjectRef, StoredState } from '../types.ts';
 import type { Task } from '../flow/work.ts';
+import { EXTRACTOR_VERSION } from '../workers/protocol.ts';
+
+/**
+ * Does the index already hold this version of the object, extracted by this extractor? Then its work
+ * is done. A stored failure is not kept (it may have been a deadline); an event without an ETag or
+ * version cannot be compared.
+ */
+export function isUpToDate(stored: StoredState | undefined, ref: ObjectRef): boolean {
+  if (!stored || stored.status === 'failed' || stored.extractorVersion !== EXTRACTOR_VERSION) return false;
+  if (ref.versionId) return stored.versionId === ref.versionId;
+  return ref.etag !== undefined && stored.etag === ref.etag;
+}
 
 function base(task: Task): Omit<IndexDocument, 'contentType' | 'size' | 'status' | 'text' | 'truncated' | 'pages' | 'ocrPages'> {
   const ref = task.spec.ref;
@@ -19,6 +31,8 @@ function base(task: Task): Omit<IndexDocument, 'contentType' | 'size' | 'status'
     ...(versionId ? { versionId } : {}),
     ...(ref.sequencer ? { sequencer: ref.sequencer } : {}),
     ...(file?.lastModified ? { lastModified: file.lastModified.toISOString() } : {}),
+    ...(file?.sha256 ? { sha256: file.sha256 } : {}),
+    extractorVersion: EXTRACTOR_VERSION,
     indexedAt: new Date().toISOString(),
   };
 }

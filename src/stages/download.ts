@@ -1,12 +1,13 @@
-// Download: gives each upsert task a local file inside the private temp dir, within a byte budget.
+// Download: gives each upsert task a local file inside the private temp dir, within a byte budget. An
+// upsert whose version the index already holds (same ETag/version, same extractor) ends here, unread.
 // A remove task only checks that no newer object has taken the key (a stale remove is dropped).
 // Gone or changed objects finish the task with nothing indexed; too-large objects are indexed by
 // name with status too_large, unreadable ones (a permanent refusal) with status failed and the reason.
-import { type WorkerError, RetryableError, TooLargeError, classifyDependencyError } from '../errors.ts';
+import { type WorkerError, RetryableError, TooLargeError, classifyDependencyError, errorMessage } from '../errors.ts';
 import type { Channel } from '../flow/channel.ts';
 import type { ByteBudget } from '../flow/stage.ts';
 import type { Task } from '../flow/work.ts';
-import { metadataDocument } from './document.ts';
+import { isUpToDate, metadataDocument } from './document.ts';
 import { type StageContext, seconds } from './context.ts';
 
 export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract: Channel<Task>, toIndex: Channel<Task>) {
@@ -49,6 +50,12 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
       return;
     }
 
+    if (await alreadyIndexed(ctx, task)) {
+      ctx.telemetry.documentSkipped('unchanged');
+      ctx.telemetry.stageItem('download', 'skipped', seconds(t0));
+      await ctx.settle.finish(task, 'skipped');
+      return;
+    }
     const limit = ctx.opts.limits.maxBytes;
     if (ref.size !== undefined && ref.size > limit) {
       task.doc = metadataDocument(task, { size: ref.size, status: 'too_large', error: new TooLargeError(ref.size, limit).message });
@@ -111,4 +118,16 @@ function causeCode(err: unknown): string | undefined {
     if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
   }
   return undefined;
+}
+
+/** The index holds this version already. A failed lookup only costs the work: the object is processed. */
+async function alreadyIndexed(ctx: StageContext, task: Task): Promise<boolean> {
+  const ref = task.spec.ref;
+  if (!ctx.index.states || (!ref.etag && !ref.versionId)) return false;
+  try {
+    return isUpToDate((await ctx.index.states([task.id])).get(task.id), ref);
+  } catch (err) {
+    ctx.logger.warn({ messageId: task.msg.lease.id, err }, 'index lookup failed; processing the object');
+    return false;
+  }
 }

@@ -1,5 +1,6 @@
 // Extract: hands the file to the CPU pool (by path; only clonable data crosses the thread boundary),
-// stores the thumbnail, builds the document, then frees the temp file and its download budget.
+// stores the thumbnail, builds the document, then frees the temp file and its download budget. Bytes
+// already extracted (same SHA-256: another key, a re-delivery) reuse that extraction (flow/extraction-cache.ts).
 import { RetryableError, errorMessage } from '../errors.ts';
 import type { Channel } from '../flow/channel.ts';
 import type { ByteBudget } from '../flow/stage.ts';
@@ -7,6 +8,7 @@ import type { DocStatus, ExtractResult } from '../types.ts';
 import type { StageOutcome } from '../telemetry/telemetry.ts';
 import { nameOf } from '../ids.ts';
 import type { Task } from '../flow/work.ts';
+import type { Extraction } from '../flow/extraction-cache.ts';
 import { extractedDocument, metadataDocument, unexpectedlyEmpty } from './document.ts';
 import { type StageContext, seconds } from './context.ts';
 
@@ -14,52 +16,67 @@ export function extractHandler(ctx: StageContext, budget: ByteBudget, inExtracti
   return async (task: Task): Promise<void> => {
     const t0 = process.hrtime.bigint();
     const file = task.file!;
-    let result: ExtractResult;
-    // Memory follows document size (pdf.js holds the whole file and its images): two 50 MB PDFs are
-    // never parsed side by side, while small documents keep both threads busy.
-    const weight = await inExtraction.acquire(file.size);
+    let extraction: Extraction;
+    let reused = false;
     try {
-      result = await ctx.extractor.extract({
-        path: file.path,
-        name: nameOf(task.spec.ref.key),
-        ...(file.contentType ? { contentType: file.contentType } : {}),
-        size: file.size,
-        limits: ctx.opts.limits,
-        ocrLangs: ctx.opts.ocrLangs,
-        wantThumbnail: ctx.opts.wantThumbnails && ctx.thumbnails !== undefined,
-      });
+      const once = () => extractOnce(ctx, task, inExtraction);
+      if (file.sha256 && ctx.cache) ({ value: extraction, reused } = await ctx.cache.get(file.sha256, once));
+      else extraction = await once();
     } catch (err) {
       // The extractor reports bad files as a status; a throw means the pool itself failed (closed, crashed).
-      inExtraction.release(weight);
       release(task, budget);
       ctx.telemetry.stageItem('extract', 'retry', seconds(t0));
       await ctx.settle.finish(task, 'failed', new RetryableError(`extract ${task.spec.ref.key}: ${errorMessage(err)}`, { cause: err }));
       return;
     }
-    inExtraction.release(weight);
     task.msg.ms.extract += seconds(t0) * 1000;
-    let thumbnail: string | undefined;
-    if (result.thumbnail && ctx.thumbnails) {
-      try {
-        thumbnail = await ctx.thumbnails.put(task.id, result.thumbnail);
-      } catch (err) {
-        ctx.logger.warn({ messageId: task.msg.lease.id, err }, 'thumbnail not stored');
-      }
-    }
-    result.thumbnail = undefined;
-    if (unexpectedlyEmpty(result)) {
+    const result = extraction.result;
+    if (!reused && unexpectedlyEmpty(result)) {
       ctx.logger.warn({ messageId: task.msg.lease.id, key: task.spec.ref.key, contentType: result.contentType }, 'document extracted ok but has no text');
       ctx.telemetry.documentWithoutText();
     }
     task.doc = result.status === 'too_large' && !result.text
       ? metadataDocument(task, { size: file.size, status: 'too_large', ...(result.error ? { error: result.error } : {}), contentType: result.contentType })
-      : extractedDocument(task, result, thumbnail);
+      : extractedDocument(task, result, extraction.thumbnail);
     task.op = { kind: 'upsert', doc: task.doc };
-    if (result.ocrPages) ctx.telemetry.pagesOcrd(result.ocrPages);
+    if (reused) ctx.telemetry.documentSkipped('same_content');
+    else if (result.ocrPages) ctx.telemetry.pagesOcrd(result.ocrPages);
     release(task, budget);
-    ctx.telemetry.stageItem('extract', EXTRACT_OUTCOME[result.status], seconds(t0));
+    ctx.telemetry.stageItem('extract', reused ? 'skipped' : EXTRACT_OUTCOME[result.status], seconds(t0));
     await toIndex.push(task);
   };
+}
+
+/** The pool's extraction of this task's file, with its thumbnail stored under the task's document id. */
+async function extractOnce(ctx: StageContext, task: Task, inExtraction: ByteBudget): Promise<Extraction> {
+  const file = task.file!;
+  // Memory follows document size (pdf.js holds the whole file and its images): two 50 MB PDFs are
+  // never parsed side by side, while small documents keep both threads busy.
+  const weight = await inExtraction.acquire(file.size);
+  let result: ExtractResult;
+  try {
+    result = await ctx.extractor.extract({
+      path: file.path,
+      name: nameOf(task.spec.ref.key),
+      ...(file.contentType ? { contentType: file.contentType } : {}),
+      size: file.size,
+      limits: ctx.opts.limits,
+      ocrLangs: ctx.opts.ocrLangs,
+      wantThumbnail: ctx.opts.wantThumbnails && ctx.thumbnails !== undefined,
+    });
+  } finally {
+    inExtraction.release(weight);
+  }
+  let thumbnail: string | undefined;
+  if (result.thumbnail && ctx.thumbnails) {
+    try {
+      thumbnail = await ctx.thumbnails.put(task.id, result.thumbnail);
+    } catch (err) {
+      ctx.logger.warn({ messageId: task.msg.lease.id, err }, 'thumbnail not stored');
+    }
+  }
+  const { thumbnail: _bytes, ...rest } = result;
+  return { result: rest, ...(thumbnail ? { thumbnail } : {}) };
 }
 
 /** How a document status counts in filesearch_stage_items_total{stage="extract"}. */

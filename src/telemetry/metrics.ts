@@ -2,13 +2,14 @@
 // kept, so the hot path (stageItem and friends) never builds a label object or a new series; gauges
 // that mirror live state (queue depth, leases, pool) read their sources only when scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { GOVERNOR_ACTIONS, type GovernorAction, type StageName, type StageOutcome, type Telemetry } from './telemetry.ts';
+import { GOVERNOR_ACTIONS, type GovernorAction, type SkipReason, type StageName, type StageOutcome, type Telemetry } from './telemetry.ts';
 import { DOC_STATUSES, type DocStatus } from '../types.ts';
 
 export const STAGE_NAMES = ['receive', 'download', 'extract', 'index', 'delete'] as const satisfies readonly StageName[];
 export const STAGE_OUTCOMES = ['ok', 'retry', 'failed', 'skipped'] as const satisfies readonly StageOutcome[];
 export const RELEASE_REASONS = ['retry', 'malformed', 'shutdown'] as const;
 export const BULK_OUTCOMES = ['ok', 'partial', 'retry', 'failed'] as const;
+export const SKIP_REASONS = ['unchanged', 'same_content'] as const satisfies readonly SkipReason[];
 
 type ReleaseReason = (typeof RELEASE_REASONS)[number];
 type BulkOutcome = (typeof BULK_OUTCOMES)[number];
@@ -64,6 +65,7 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #ocrEngine: Gauge<'engine' | 'model' | 'reason'>;
   readonly #documents: Record<DocStatus, Inc>;
   readonly #withoutText: Counter;
+  readonly #skipped: Record<SkipReason, Inc>;
   readonly #bulk: Record<BulkOutcome, Inc>;
   readonly #itemRetries: Counter;
   readonly #breakerOpen: Gauge;
@@ -207,6 +209,7 @@ export class PrometheusTelemetry implements Telemetry {
     this.#ocrEngine = new Gauge({ name: 'filesearch_ocr_engine_info', help: 'The OCR engine the pool runs (1), with the model and why it was chosen.', labelNames: ['engine', 'model', 'reason'], registers: [registry] });
     this.#documents = labelledCounter('filesearch_documents_total', 'Documents finished, by status.', 'status', DOC_STATUSES);
     this.#withoutText = counter('filesearch_documents_without_text_total', 'Documents extracted ok with no text that are neither images nor scans.');
+    this.#skipped = labelledCounter('filesearch_documents_skipped_total', 'Documents whose download or extraction was skipped: unchanged in the index, or the same bytes already extracted.', 'reason', SKIP_REASONS);
     this.#bulk = labelledCounter('filesearch_bulk_requests_total', 'Bulk requests to the index, by outcome.', 'outcome', BULK_OUTCOMES);
     this.#itemRetries = counter('filesearch_index_item_retries_total', 'Documents re-sent to the index after a per-item rejection (429).');
 
@@ -302,6 +305,10 @@ export class PrometheusTelemetry implements Telemetry {
 
   documentWithoutText(): void {
     this.#withoutText.inc();
+  }
+
+  documentSkipped(reason: SkipReason): void {
+    this.#skipped[reason].inc();
   }
 
   bulkRequest(outcome: BulkOutcome): void {

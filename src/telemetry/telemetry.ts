@@ -12,6 +12,8 @@ export type StageName = 'receive' | 'download' | 'extract' | 'index' | 'delete';
 export const GOVERNOR_ACTIONS = ['paused', 'thread_ended', 'lean_retry', 'gave_up'] as const;
 export type GovernorAction = (typeof GOVERNOR_ACTIONS)[number];
 export type StageOutcome = 'ok' | 'retry' | 'failed' | 'skipped';
+/** Work not done again: the index held this version already, or another key's identical bytes were extracted. */
+export type SkipReason = 'unchanged' | 'same_content';
 
 export interface Telemetry {
   stageItem(stage: StageName, outcome: StageOutcome, seconds: number): void;
@@ -35,6 +37,7 @@ export interface Telemetry {
   documentStatus(status: DocStatus): void;
   /** An `ok` document that is neither an image nor a scan came out with no text (a reader missed it, or the file is blank). */
   documentWithoutText(): void;
+  documentSkipped(reason: SkipReason): void;
   bulkRequest(outcome: 'ok' | 'partial' | 'retry' | 'failed'): void;
   indexItemRetries(n: number): void;
   /** The intake breaker opened or closed because of this dependency. */
@@ -48,7 +51,7 @@ export interface Telemetry {
 export const noTelemetry: Telemetry = {
   stageItem() {}, watchQueue() {}, watchLeases() {}, watchPool() {}, poolTask() {}, emptyReceive() {},
   messagesReceived() {}, heartbeatExtended() {}, heartbeatFailed() {}, messagesDeleted() {}, deleteFailed() {},
-  messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, ocrEngine() {}, documentStatus() {}, documentWithoutText() {}, bulkRequest() {},
+  messageReleased() {}, bytesDownloaded() {}, pagesOcrd() {}, ocrEngine() {}, documentStatus() {}, documentWithoutText() {}, documentSkipped() {}, bulkRequest() {},
   indexItemRetries() {}, intakeBreaker() {}, watchMemory() {}, memoryAction() {},
 };
 

@@ -8,6 +8,12 @@ import type { OcrEngineSpec } from './ocr/engine.ts';
 export type { ExtractRequest, ExtractResult, ThreadStarted };
 
 /**
+ * The meaning of an extraction. Stored on every document; bump it when extraction changes what it
+ * produces (a new reader, better OCR), so `reprocess --below-version` and skip-unchanged redo old ones.
+ */
+export const EXTRACTOR_VERSION = 1;
+
+/**
  * The thread entry module, loaded by piscina inside each pool thread: .ts when running the sources,
  * .js in the packed package (dist/, compiled on prepack).
  */
