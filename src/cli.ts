@@ -6,6 +6,7 @@
 //   dump [--db FILE]                    every indexed document, one JSON object a line
 //   serve [--db FILE]                   the search page and API on 127.0.0.1
 //   reindex [--settle-seconds N]        rebuild the OpenSearch index behind the INDEX_URL alias
+//   backfill | reconcile | reprocess s3://bucket[/prefix] ...   bring a bucket and the index in line
 import { ShutdownSignals } from './commands/shutdown-signals.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './telemetry/log.ts';
@@ -33,6 +34,13 @@ const USAGE = `usage: filesearch-worker <command>
   serve [--db FILE]                      the search page and its API (SERVE_HOST, SERVE_PORT, SERVE_TOKEN)
   reindex [--settle-seconds N]           build the next version of the OpenSearch index behind the
                                          INDEX_URL alias and move the alias to it (workers keep running)
+  backfill s3://bucket[/prefix] [--direct] [--dry-run] [--max-rate N]
+                                         send what the bucket holds and the index lacks to the queue
+                                         (--direct: index it in this process); re-runs skip what is indexed
+  reconcile s3://bucket[/prefix] [--dry-run] [--max-rate N]
+                                         remove documents whose object is gone; send objects not indexed
+  reprocess s3://bucket[/prefix] [--status failed,partial,...] [--below-version N] [--dry-run] [--max-rate N]
+                                         send indexed documents through the worker again
 
 Configuration is read from the environment; see README.md.`;
 
@@ -176,6 +184,42 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
       }
       const { runReindexCommand } = await import('./commands/reindex.ts');
       return runReindexCommand(config, logger, { settleSeconds });
+    }
+    case 'backfill':
+    case 'reconcile':
+    case 'reprocess': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          'dry-run': { type: 'boolean' }, 'max-rate': { type: 'string' }, direct: { type: 'boolean' },
+          status: { type: 'string' }, 'below-version': { type: 'string' },
+        },
+      });
+      const target = positionals[0] ?? '';
+      const maxRate = values['max-rate'] === undefined ? Infinity : Number(values['max-rate']);
+      if (!(maxRate > 0)) {
+        console.error(`${command}: --max-rate must be a positive number of messages per second, got ${values['max-rate']}`);
+        return 2;
+      }
+      const dryRun = values['dry-run'] ?? false;
+      const [{ runBackfillCommand }, { runReconcileCommand }, { runReprocessCommand }, { DOC_STATUSES }] = await Promise.all([
+        import('./commands/backfill.ts'), import('./commands/reconcile.ts'), import('./commands/reprocess.ts'), import('./types.ts'),
+      ]);
+      if (command === 'backfill') return (await runBackfillCommand(config, logger, { target, direct: values.direct ?? false, dryRun, maxRate })).code;
+      if (command === 'reconcile') return (await runReconcileCommand(config, logger, { target, dryRun, maxRate })).code;
+      const statuses = (values.status ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = statuses.filter((s) => !(DOC_STATUSES as readonly string[]).includes(s));
+      if (bad.length) {
+        console.error(`reprocess: --status takes ${DOC_STATUSES.join(', ')}; got ${bad.join(', ')}`);
+        return 2;
+      }
+      const below = values['below-version'] === undefined ? undefined : Number(values['below-version']);
+      if (below !== undefined && !Number.isInteger(below)) {
+        console.error(`reprocess: --below-version must be an integer, got ${values['below-version']}`);
+        return 2;
+      }
+      return (await runReprocessCommand(config, logger, { target, statuses: statuses as Array<(typeof DOC_STATUSES)[number]>, belowVersion: below, dryRun, maxRate })).code;
     }
     default:
       console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

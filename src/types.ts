@@ -17,7 +17,12 @@ export type ObjectRef = {
 export type JobAction = 'upsert' | 'remove';
 
 /** What a message asks for: one object to (re)index or remove. */
-export type JobSpec = { ref: ObjectRef; action: JobAction };
+export type JobSpec = {
+  ref: ObjectRef;
+  action: JobAction;
+  /** Redo the work even when the index holds this version or the same bytes were extracted (reprocess). */
+  force?: boolean;
+};
 
 /**
  * One received unit of work (an SQS message, a local file). From receipt until it is acked or

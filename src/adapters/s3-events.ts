@@ -4,7 +4,8 @@
 //   - the same inside an SNS envelope: {"Type":"Notification","Message":"<json string>"}.
 //   - EventBridge: {"source":"aws.s3","detail-type":"Object Created"|"Object Deleted","detail":{...}}.
 //     EventBridge keys are NOT url-encoded (AWS's own example carries a raw ":"), so they are kept as is.
-//   - a plain {"bucket","key"} body (manual reindex), key not encoded, optional "action".
+//   - a plain {"bucket","key"} body (manual reindex, backfill), key not encoded, optional "action",
+//     "etag", "versionId", "size", "sequencer", and "force": true to redo work already done (reprocess).
 //   - s3:TestEvent (sent when a notification is configured) and SNS confirmations: no jobs.
 // Anything else throws MalformedMessageError saying what was wrong; the redrive policy then moves the
 // message to the DLQ. One bad record fails the whole message so that nothing is dropped silently.
@@ -136,9 +137,10 @@ function parsePlain(doc: Json, where: string): JobSpec {
     }
     action = doc.action;
   }
+  if (doc.force !== undefined && typeof doc.force !== 'boolean') throw new MalformedMessageError(`${where}.force must be true or false, got ${JSON.stringify(doc.force)}`);
   const ref: ObjectRef = { bucket, key };
   addOptionalFields(ref, { versionId: doc.versionId, etag: doc.etag, sequencer: doc.sequencer, size: doc.size }, where);
-  return { ref, action };
+  return { ref, action, ...(doc.force === true ? { force: true } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ export function downloadHandler(ctx: StageContext, budget: ByteBudget, toExtract
       return;
     }
 
-    if (await alreadyIndexed(ctx, task)) {
+    if (!task.spec.force && (await alreadyIndexed(ctx, task))) {
       ctx.telemetry.documentSkipped('unchanged');
       ctx.telemetry.stageItem('download', 'skipped', seconds(t0));
       await ctx.settle.finish(task, 'skipped');

@@ -20,7 +20,7 @@ export function extractHandler(ctx: StageContext, budget: ByteBudget, inExtracti
     let reused = false;
     try {
       const once = () => extractOnce(ctx, task, inExtraction);
-      if (file.sha256 && ctx.cache) ({ value: extraction, reused } = await ctx.cache.get(file.sha256, once));
+      if (file.sha256 && ctx.cache && !task.spec.force) ({ value: extraction, reused } = await ctx.cache.get(file.sha256, once));
       else extraction = await once();
     } catch (err) {
       // The extractor reports bad files as a status; a throw means the pool itself failed (closed, crashed).
