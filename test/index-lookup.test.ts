@@ -75,10 +75,11 @@ describe('index lookups', () => {
       await first.init();
       const props = (m: unknown) => Object.keys(((m as { mappings?: { properties?: object } }).mappings?.properties) ?? {});
       const res = await fetch(`${double.url}/files/_mapping`);
-      assert.ok(props(((await res.json()) as Record<string, unknown>).files).includes('sha256'));
+      // The answer is keyed by the concrete index (the name may be an alias of it).
+      assert.ok(props(Object.values((await res.json()) as Record<string, unknown>)[0]).includes('sha256'));
       const again = new OpenSearchIndex({ node: double.url, index: 'files', maxRetries: 0 });
       await again.init();
-      assert.ok(double.requests.some((r) => (r.method === 'PUT' || r.method === 'POST') && r.path === '/files/_mapping'), 'the existing index got a mapping update');
+      assert.ok(double.requests.some((r) => (r.method === 'PUT' || r.method === 'POST') && r.path.endsWith('/_mapping')), 'the existing index got a mapping update');
       await first.close();
       await again.close();
     } finally {
