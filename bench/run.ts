@@ -21,10 +21,11 @@ import { runControlPlane } from './sections/control-plane.ts';
 import { runFullWork } from './sections/full-work.ts';
 import { runMemory } from './sections/memory.ts';
 import { runOcrAccuracy } from './sections/ocr-accuracy.ts';
+import { runRedelivery } from './sections/redelivery.ts';
 import { runStages, stagesByName } from './sections/stages.ts';
 import { runSearchLatency } from './sections/search.ts';
 
-const SECTIONS = ['control-plane', 'stages', 'full-work', 'memory', 'ocr', 'search'] as const;
+const SECTIONS = ['control-plane', 'stages', 'full-work', 'memory', 'ocr', 'search', 'redelivery'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -87,6 +88,9 @@ async function main(): Promise<number> {
     });
     if (opts.ocrAccuracy.enabled) await run('ocr', async () => {
       results.ocr = await runOcrAccuracy(ctx);
+    });
+    await run('redelivery', async () => {
+      results.redelivery = await runRedelivery(ctx);
     });
     await run('search', async () => {
       results.search = await runSearchLatency(ctx);

@@ -5,6 +5,7 @@ import type { FullWorkResult, PoolScalingResult } from '../sections/full-work.ts
 import type { MemoryResult } from '../sections/memory.ts';
 import type { OcrAccuracyResult } from '../sections/ocr-accuracy.ts';
 import type { StageFigure } from '../sections/stages.ts';
+import type { RedeliveryResult } from '../sections/redelivery.ts';
 import type { SearchBenchResult } from '../sections/search.ts';
 
 export type BenchResults = {
@@ -24,6 +25,7 @@ export type BenchResults = {
   poolScaling?: PoolScalingResult;
   ocr?: OcrAccuracyResult;
   search?: SearchBenchResult;
+  redelivery?: RedeliveryResult;
   /** Sections that failed, with their error. */
   errors: Record<string, string>;
 };

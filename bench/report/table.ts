@@ -126,6 +126,16 @@ export function blocks(r: BenchResults): Block[] {
       notes: ['one query = what `serve` answers: total, status/type facets and a page of 20 hits with snippets, in-process (no HTTP); CPU = the bench process\'s CPU time per query, what it costs on an idle core'],
     });
   }
+  const rd = r.redelivery;
+  if (rd) {
+    const row = (x: typeof rd.cold, speedup?: number) => [x.label, String(x.messages), fmt(x.msgsPerMin, 1), speedup === undefined ? '' : times(speedup), fmt(x.wallSeconds, 1), String(x.extracted), pct(x.otherLoad)];
+    out.push({
+      title: `Re-delivery — the mix (${rd.documents} documents) drained cold, then every event again, then the same bytes under new keys`,
+      head: ['run', 'messages', 'msgs/min', 'vs cold', 'wall, s', 'documents written', 'other processes'],
+      rows: [row(rd.cold), row(rd.redelivered, rd.redeliveredSpeedup), row(rd.copies, rd.copiesSpeedup)],
+      notes: ['one index for the three runs; a re-delivered event for an indexed version ends before its download, a copy is downloaded and hashed but not extracted (documents written: 0 for skipped events, one per copy)'],
+    });
+  }
   for (const [name, err] of Object.entries(r.errors)) out.push({ title: `${name}: FAILED`, head: ['error'], rows: [[err.split('\n')[0] ?? err]] });
   return out;
 }
