@@ -235,9 +235,12 @@ test('extract byte budget: two large documents are never extracted side by side;
       const big = req.size > 32 * 1024 * 1024;
       active++;
       if (big) bigActive++;
-      else if (bigActive > 0) smallBesideBig = true;
       maxActive = Math.max(maxActive, active);
       bigTogether = Math.max(bigTogether, bigActive);
+      // A small document waits (up to 2 s) for a large one to be extracting beside it: the budget must
+      // let a large one start while it runs, whatever order the downloads (and their hashing) finish in.
+      for (const until = Date.now() + 2_000; !big && bigActive === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+      if (!big && bigActive > 0) smallBesideBig = true;
       await new Promise((r) => setTimeout(r, 40));
       active--;
       if (big) bigActive--;
