@@ -31,10 +31,17 @@ export class CountingIndex implements SearchIndex {
   readonly kind: string;
   readonly #inner: SearchIndex;
   readonly #counts: WorkCounts;
+  /** The inner index's lookups, passed through, so skipping and the extraction cache work as in production. */
+  readonly states: SearchIndex['states'];
+  readonly findByHash: SearchIndex['findByHash'];
+  readonly scan: SearchIndex['scan'];
   constructor(inner: SearchIndex, counts: WorkCounts) {
     this.#inner = inner;
     this.#counts = counts;
     this.kind = inner.kind;
+    this.states = inner.states?.bind(inner);
+    this.findByHash = inner.findByHash?.bind(inner);
+    this.scan = inner.scan?.bind(inner);
   }
   init(): Promise<void> {
     return this.#inner.init();
