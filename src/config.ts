@@ -127,6 +127,9 @@ export type Config = {
     thumbnailLinkSeconds: number;
     /** How long `search`, `dump` and `serve` wait for one OpenSearch request, ms. */
     indexTimeoutMs: number;
+    maxConnections: number;
+    /** Requests answered at once; more get a 503 at once. */
+    maxConcurrentRequests: number;
   };
   tmpDir: string;
   metricsPort: number;
@@ -191,6 +194,8 @@ export const DEFAULTS = {
   SERVE_MAX_URL_BYTES: 4096,
   SERVE_THUMBNAIL_LINK_SECONDS: 300,
   SERVE_INDEX_TIMEOUT_MS: 10_000,
+  SERVE_MAX_CONNECTIONS: 64,
+  SERVE_MAX_CONCURRENT_REQUESTS: 16,
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -456,6 +461,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxUrlBytes: int(env, 'SERVE_MAX_URL_BYTES', DEFAULTS.SERVE_MAX_URL_BYTES, 512, 65_536),
       thumbnailLinkSeconds: int(env, 'SERVE_THUMBNAIL_LINK_SECONDS', DEFAULTS.SERVE_THUMBNAIL_LINK_SECONDS, 1, 604_800),
       indexTimeoutMs: int(env, 'SERVE_INDEX_TIMEOUT_MS', DEFAULTS.SERVE_INDEX_TIMEOUT_MS, 100, 600_000),
+      maxConnections: int(env, 'SERVE_MAX_CONNECTIONS', DEFAULTS.SERVE_MAX_CONNECTIONS, 1, 100_000),
+      maxConcurrentRequests: int(env, 'SERVE_MAX_CONCURRENT_REQUESTS', DEFAULTS.SERVE_MAX_CONCURRENT_REQUESTS, 1, 10_000),
     },
     memory: memoryConfig(env, cgroupLimitBytes),
     tmpDir: env.TMPDIR || os.tmpdir(),

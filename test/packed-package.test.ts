@@ -21,6 +21,7 @@ test('npm pack, install into an empty folder, `filesearch-worker index examples`
     const [info] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = info!.files.map((f) => f.path);
     assert.ok(files.includes('dist/cli.js') && files.includes('dist/workers/extract-worker.js'), 'the compiled JavaScript is packed');
+    for (const f of ['index.html', 'app.js', 'style.css']) assert.ok(files.includes(`dist/search/page/${f}`), `serve's page is packed: ${f}`);
     assert.ok(!files.some((f) => f.endsWith('.ts')), `no TypeScript in the package: ${files.filter((f) => f.endsWith('.ts')).join(', ')}`);
     assert.ok(!existsSync(join(root, 'dist')), 'postpack leaves the checkout clean');
 

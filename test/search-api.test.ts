@@ -118,7 +118,7 @@ for (const [kind, setup] of Object.entries(backends)) {
       stopBackend = b.stop;
       server = await startSearchServer({
         host: '127.0.0.1', port: 0, backend: search, thumbnails: new DirThumbnails(thumbDir), logger: silentLogger,
-        maxUrlBytes: 4096, maxTextChars: 40, maxPageSize: 100,
+        maxUrlBytes: 4096, maxTextChars: 40, maxPageSize: 100, maxConnections: 64, maxConcurrentRequests: 16,
       });
       api = apiFor(server);
     });
@@ -281,7 +281,7 @@ describe('access', () => {
     const backend = new SqliteSearch(join(dir, 'index.db'));
     const server = await startSearchServer({
       host: '127.0.0.1', port: 0, token: 's3cret-token', backend, thumbnails: new DirThumbnails(join(dir, 'thumbs')), logger: silentLogger,
-      maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100,
+      maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100, maxConnections: 64, maxConcurrentRequests: 16,
     });
     try {
       const page = await fetch(`${server.url}/`);
@@ -308,14 +308,14 @@ describe('access', () => {
     await assert.rejects(
       startSearchServer({
         host: '0.0.0.0', port: 0, backend: {} as SearchBackend, thumbnails: new DirThumbnails('/nonexistent'), logger: silentLogger,
-        maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100,
+        maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100, maxConnections: 64, maxConcurrentRequests: 16,
       }),
       /SERVE_TOKEN: must be set when SERVE_HOST is not a loopback address/,
     );
   });
 });
 
-test('an OpenSearch that fails or does not answer is a 503 with a message, not a 500', async () => {
+test('an OpenSearch that fails or does not answer is a 503 with a message, not a 500; so is a request past the concurrency cap', async () => {
   const double = await startOpenSearchDouble();
   const index = new OpenSearchIndex({ node: double.url, index: 'files' });
   await index.init();
@@ -323,7 +323,7 @@ test('an OpenSearch that fails or does not answer is a 503 with a message, not a
   await index.close();
   const backend = new OpenSearchSearch({ node: double.url, index: 'files', requestTimeoutMs: 300 });
   const server = await startSearchServer({
-    host: '127.0.0.1', port: 0, backend, thumbnails: new DirThumbnails('/nonexistent'), logger: silentLogger, maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100,
+    host: '127.0.0.1', port: 0, backend, thumbnails: new DirThumbnails('/nonexistent'), logger: silentLogger, maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100, maxConnections: 64, maxConcurrentRequests: 1,
   });
   try {
     const isSearch = (r: { path: string }) => r.path.endsWith('/_search');
@@ -332,7 +332,13 @@ test('an OpenSearch that fails or does not answer is a 503 with a message, not a
     assert.equal(failed.status, 503);
     assert.match(((await failed.json()) as { error: string }).error, /index did not answer/);
     double.faults.next(2, 'hang', isSearch);
-    const hung = await fetch(`${server.url}/api/search?q=hello`);
+    const hanging = fetch(`${server.url}/api/search?q=hello`);
+    await new Promise((r) => setTimeout(r, 50));
+    const busy = await fetch(`${server.url}/api/search?q=hello`);
+    assert.equal(busy.status, 503, 'past SERVE_MAX_CONCURRENT_REQUESTS a request is refused at once');
+    assert.equal(busy.headers.get('retry-after'), '1');
+    assert.match(((await busy.json()) as { error: string }).error, /busy/);
+    const hung = await hanging;
     assert.equal(hung.status, 503, 'a hung index times out');
     const ok = await fetch(`${server.url}/api/search?q=hello`);
     assert.equal(ok.status, 200, 'and recovers');

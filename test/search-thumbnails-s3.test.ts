@@ -42,7 +42,7 @@ before(async () => {
   await index.close();
   backend = new SqliteSearch(join(dir, 'index.db'));
   const thumbnails = await s3ThumbnailLinks({ client: fx.s3, bucket: fx.bucket, prefix: 'thumbs/', expiresInSeconds: 120 });
-  server = await startSearchServer({ host: '127.0.0.1', port: 0, backend, thumbnails, logger: silentLogger, maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100 });
+  server = await startSearchServer({ host: '127.0.0.1', port: 0, backend, thumbnails, logger: silentLogger, maxUrlBytes: 4096, maxTextChars: 1000, maxPageSize: 100, maxConnections: 64, maxConcurrentRequests: 16 });
 });
 
 after(async () => {

@@ -8,11 +8,12 @@
 // message; an index that does not answer is a 503.
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError, QueryError, WorkerError } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { createGuardedServer } from '../http/guarded-server.ts';
 import type { IndexDocument } from '../types.ts';
 import { buildQuery, folderOf, queryInputFromUrl, type SearchBackend } from './query.ts';
 import type { ThumbnailResolver } from './thumbnails.ts';
@@ -32,6 +33,9 @@ export type SearchServerOptions = {
   maxTextChars: number;
   /** Largest page of hits a client may ask for. */
   maxPageSize: number;
+  /** Open connections, and requests answered at once (more get a 503 at once). */
+  maxConnections: number;
+  maxConcurrentRequests: number;
 };
 
 export type SearchServer = { url: string; port: number; close(): Promise<void> };
@@ -195,7 +199,10 @@ export async function startSearchServer(o: SearchServerOptions): Promise<SearchS
     });
   }
 
-  const server = createServer((req, res) => {
+  // A person's browser sends its headers at once and a search answers in well under a second.
+  const limits = { maxConnections: o.maxConnections, maxConcurrentRequests: o.maxConcurrentRequests, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+  const busy = (req: IncomingMessage, res: ServerResponse) => sendJson(res, 503, { error: 'busy: too many requests at once; try again' }, req.method === 'HEAD');
+  const server = createGuardedServer(limits, busy, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       const head = req.method === 'HEAD';
       if (res.headersSent) return void res.destroy();
@@ -208,9 +215,6 @@ export async function startSearchServer(o: SearchServerOptions): Promise<SearchS
       sendJson(res, 500, { error: 'internal error' }, head);
     });
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 50;
 
   await new Promise<void>((resolve, reject) => {

@@ -1,11 +1,12 @@
 // The operations endpoint: /metrics for Prometheus, /healthz for liveness, /readyz for readiness.
 // Liveness means the process and its event loop are alive: a loop that is blocked cannot answer at
 // all (the probe times out), and one that was recently blocked longer than the bound answers 503.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { Logger } from './log.ts';
+import { createGuardedServer } from '../http/guarded-server.ts';
 
 export type HealthCheck = () => { ok: boolean; detail?: string };
 export type ReadyCheck = () => { ready: boolean; reason?: string };
@@ -109,7 +110,6 @@ export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
   const maxConcurrent = opts.maxConcurrentRequests ?? OPS_DEFAULTS.maxConcurrentRequests;
   const headersTimeoutMs = opts.headersTimeoutMs ?? OPS_DEFAULTS.headersTimeoutMs;
   const metricsText = coalesced(() => registry.metrics(), opts.metricsCacheMs ?? OPS_DEFAULTS.metricsCacheMs);
-  let active = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -147,28 +147,16 @@ export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
     }
   }
 
-  // headersTimeout is only checked every connectionsCheckingInterval (30 s by default).
-  const server = createServer({ connectionsCheckingInterval: Math.max(100, Math.floor(headersTimeoutMs / 5)) }, (req, res) => {
-    if (active >= maxConcurrent) {
-      res.setHeader('retry-after', '1');
-      res.setHeader('connection', 'close');
-      send(res, 503, JSON_TYPE, JSON.stringify({ error: 'busy: too many concurrent requests' }), req.method === 'HEAD');
-      return;
-    }
-    active++;
-    res.once('close', () => active--);
+  // Probes and scrapes are tiny: a slow or idle client must not hold a socket.
+  const limits = { maxConnections: opts.maxConnections ?? OPS_DEFAULTS.maxConnections, maxConcurrentRequests: maxConcurrent, headersTimeoutMs, requestTimeoutMs: headersTimeoutMs * 2 };
+  const busy = (req: IncomingMessage, res: ServerResponse) => send(res, 503, JSON_TYPE, JSON.stringify({ error: 'busy: too many concurrent requests' }), req.method === 'HEAD');
+  const server = createGuardedServer(limits, busy, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error({ err, path: req.url }, 'ops endpoint failed');
       if (!res.headersSent) send(res, 500, JSON_TYPE, JSON.stringify({ error: 'internal error' }), req.method === 'HEAD');
       else res.destroy();
     });
   });
-  // Probes and scrapes are tiny: a slow or idle client must not hold a socket.
-  server.maxConnections = opts.maxConnections ?? OPS_DEFAULTS.maxConnections;
-  server.headersTimeout = headersTimeoutMs;
-  server.requestTimeout = headersTimeoutMs * 2;
-  server.keepAliveTimeout = headersTimeoutMs;
-  server.setTimeout(headersTimeoutMs * 2, (socket) => socket.destroy());
 
   return new Promise<OpsServer>((resolve, reject) => {
     const onError = (err: Error) => {
