@@ -13,7 +13,7 @@ export type Extraction = { result: Omit<ExtractResult, 'thumbnail'>; thumbnail?:
 export type ExtractionCacheOptions = { maxEntries: number; maxChars: number };
 
 /** Results that depend only on the bytes. A failure may have been a deadline or a crash: never reused from memory or the index. */
-const REUSABLE: ReadonlySet<DocStatus> = new Set<DocStatus>(['ok', 'partial', 'unsupported']);
+const REUSABLE: ReadonlySet<DocStatus> = new Set<DocStatus>(['ok', 'partial', 'unsupported', 'encrypted']);
 
 export class ExtractionCache {
   readonly #index: SearchIndex;
