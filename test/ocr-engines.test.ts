@@ -183,10 +183,32 @@ describe('engine choice', () => {
 
 describe('engine output parsing', () => {
   test('TSV becomes lines and paragraphs with the mean word confidence', () => {
-    const row = (par: number, line: number, word: number, conf: number, text: string) => `5\t1\t1\t${par}\t${line}\t${word}\t0\t0\t1\t1\t${conf}\t${text}`;
+    const row = (par: number, line: number, word: number, conf: number, text: string) => `5\t1\t1\t${par}\t${line}\t${word}\t0\t${par * 100 + line * 10 + word}\t1\t5\t${conf}\t${text}`;
     const tsv = ['level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext', '4\t1\t1\t1\t1\t0\t0\t0\t1\t1\t-1\t', row(1, 1, 1, 90, 'Hello'), row(1, 1, 2, 80, 'world'), row(1, 2, 1, 70, 'next'), row(2, 1, 1, 60, 'para'), row(2, 1, 2, 95, ' ')].join('\n');
-    assert.deepEqual(parseTsv(tsv), { text: 'Hello world\nnext\n\npara', confidence: 75, words: 4 });
-    assert.deepEqual(parseTsv(''), { text: '', confidence: 0, words: 0 });
+    assert.deepEqual(parseTsv(tsv), { text: 'Hello world\nnext\n\npara', confidence: 75, words: 4, lines: [{ top: 111, bottom: 117 }, { top: 121, bottom: 126 }, { top: 211, bottom: 216 }] });
+    assert.deepEqual(parseTsv(''), { text: '', confidence: 0, words: 0, lines: [] });
+  });
+
+  test('a title band the page read already covers is not read again (no extra engine call)', async () => {
+    const { missingTitle } = await import('../src/workers/ocr/layout.ts');
+    // A page of bars: a tall first line (the title band) and body lines below it.
+    const width = 800;
+    const height = 900;
+    // Paper and ink with some spread, as a scan has (the band finder thresholds between the two).
+    const data = Buffer.alloc(width * height);
+    for (let i = 0; i < data.length; i++) data[i] = 200 + (i % 50);
+    const bar = (top: number, h: number) => {
+      for (let y = top; y < top + h; y++) for (let x = 50; x < 700; x++) data[y * width + x] = x % 40;
+    };
+    bar(40, 60);
+    for (let y = 200; y < 800; y += 40) bar(y, 20);
+    const img = { data, width, height, dpi: 200 };
+    const calls: string[] = [];
+    const engine = { read: async () => (calls.push('read'), { text: 'TITLE', confidence: 90, words: 1 }) };
+    assert.equal(await missingTitle(engine, img, 'body text', 'eng', 10_000, [{ top: 38, bottom: 102 }]), undefined);
+    assert.deepEqual(calls, [], 'the band was read with the page: no second read');
+    assert.equal(await missingTitle(engine, img, 'body text', 'eng', 10_000, [{ top: 200, bottom: 220 }]), 'TITLE');
+    assert.deepEqual(calls, ['read'], 'a band the page read left out is read on its own');
   });
 
   test('the CLI OSD report gives the clockwise turn', () => {

@@ -37,6 +37,8 @@ export type OcrRead = {
   /** Mean word confidence 0..100 (0 when there are no words). */
   confidence: number;
   words: number;
+  /** Where the lines that were read sit on the image (pixel rows, top to bottom of their words). */
+  lines?: Array<{ top: number; bottom: number }>;
 };
 
 /** Clockwise degrees to turn the image so it reads upright. */
@@ -89,6 +91,7 @@ export function parseTsv(tsv: string): OcrRead {
   let line: string[] = [];
   let confSum = 0;
   let words = 0;
+  const lines: Array<{ top: number; bottom: number }> = [];
   const flush = () => {
     if (line.length) out.push(line.join(' '));
     line = [];
@@ -106,11 +109,15 @@ export function parseTsv(tsv: string): OcrRead {
       if (para && paraKey !== para) out.push('');
       key = lineKey;
       para = paraKey;
+      lines.push({ top: Number(f[7]), bottom: Number(f[7]) + Number(f[9]) });
     }
+    const box = lines[lines.length - 1]!;
+    box.top = Math.min(box.top, Number(f[7]));
+    box.bottom = Math.max(box.bottom, Number(f[7]) + Number(f[9]));
     line.push(text);
     confSum += conf;
     words++;
   }
   flush();
-  return { text: out.join('\n'), confidence: words ? Math.round(confSum / words) : 0, words };
+  return { text: out.join('\n'), confidence: words ? Math.round(confSum / words) : 0, words, lines };
 }

@@ -7,7 +7,7 @@ import { editDistance } from '../extract/result.ts';
 import { otsuThreshold } from './preprocess.ts';
 
 type Image = { data: Buffer; width: number; height: number; dpi: number };
-type Read = { text: string; confidence: number; words: number };
+type Read = { text: string; confidence: number; words: number; lines?: Array<{ top: number; bottom: number }> };
 /** The part of the OcrEngine interface used here. */
 export type PageReader = { read(img: Image, req: { langs: string; psm?: 3 | 4 | 5 | 6 | 7 | 11 | 13; timeoutMs: number }): Promise<Read> };
 
@@ -107,9 +107,13 @@ function inkColumns(img: { data: Buffer | Uint8Array; width: number }, band: Ban
  * Reads the title line alone (page segmentation 7, one line; 13, raw line, when 7 finds none) when it stands out and the page's text
  * does not already start with it, and returns the text to put first; undefined when nothing is missing.
  */
-export async function missingTitle(engine: PageReader, img: Image, pageText: string, langs: string, timeoutMs: number): Promise<string | undefined> {
+export async function missingTitle(engine: PageReader, img: Image, pageText: string, langs: string, timeoutMs: number, readLines?: Read['lines']): Promise<string | undefined> {
   const band = titleBand(img);
   if (!band) return undefined;
+  // The page's own read already has a line across most of the band: the title is in its text. Saves
+  // the extra call (a native tesseract process loads its models again: ~0.5-1 s for eng+jpn).
+  const bandHeight = band.bottom - band.top;
+  if (readLines?.some((l) => Math.min(l.bottom, band.bottom) - Math.max(l.top, band.top) >= bandHeight * 0.5)) return undefined;
   const pad = Math.round((band.bottom - band.top) * 0.4);
   const top = Math.max(0, band.top - pad);
   const height = Math.min(img.height, band.bottom + pad) - top;

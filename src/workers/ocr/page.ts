@@ -66,7 +66,7 @@ export async function readPage(engine: OcrEngine, img: OcrImage, opts: { langs: 
   if (!best.vertical && !needsOrientation(best.read)) {
     // A lone title line in large type is often left out by layout analysis: read it on its own.
     const upright = best.rotation ? await rotateImage(img, best.rotation) : img;
-    const title = await missingTitle(engine, upright, text, opts.langs, left());
+    const title = await missingTitle(engine, upright, text, opts.langs, left(), best.read.lines);
     if (title) {
       text = `${title}\n${text}`;
       pageStats.titles++;
