@@ -34,8 +34,8 @@ const BROWSER_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const HOSTILE = 'Hostile note pwned-marker <script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> 危険な文書';
 
 /** Starts `serve` on a free port and resolves with its URL and a stop function. */
-async function serve(db: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve', '--db', db], { cwd: root, env: { ...process.env, SERVE_PORT: '0', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function serve(db: string, env: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['src/cli.ts', 'serve', '--db', db], { cwd: root, env: { ...process.env, SERVE_PORT: '0', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (c) => (err += c));
   const url = await new Promise<string>((resolve, reject) => {
@@ -141,6 +141,20 @@ test('the page: a Japanese query finds the hit with thumbnail and highlight; the
     assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no script from the document ran');
     assert.equal(await page.locator('#document img:not(#doc-thumb)').count(), 0, 'no element from the document was created');
     assert.deepEqual(problems, []);
+
+    // With SERVE_TOKEN the page asks for the token once, keeps it in a cookie, and images load with it.
+    const guarded = await serve(db, { SERVE_TOKEN: 'page-test-token-0123456789' });
+    try {
+      await page.goto(`${guarded.url}/?q=${encodeURIComponent('あいうえお')}`);
+      await page.waitForSelector('#auth:not([hidden])');
+      await page.keyboard.type('page-test-token-0123456789');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.hit img.thumb');
+      await page.locator('.hit img.thumb').evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r, { once: true }))));
+      assert.ok((await page.locator('.hit img.thumb').evaluate((img: HTMLImageElement) => img.naturalWidth)) > 0, 'the thumbnail loads with the cookie');
+    } finally {
+      await guarded.stop();
+    }
   } catch (err) {
     if (CI && String(err).includes('launch')) throw new Error(`the browser did not start under CI=true (install chromium fonts-noto-cjk): ${err}`);
     throw err;
