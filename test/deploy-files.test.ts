@@ -295,7 +295,7 @@ describe('deploy/grafana-dashboard.json', () => {
 
   it('shows queues, pool, memory and documents by status', () => {
     const all = exprs.join('\n');
-    for (const name of ['filesearch_queue_depth', 'filesearch_queue_capacity', 'filesearch_pool_utilization_ratio', 'filesearch_pool_queue_size', 'process_resident_memory_bytes', 'filesearch_documents_total', 'filesearch_messages_in_flight', 'filesearch_oldest_message_age_seconds', 'filesearch_delete_failures_total', 'filesearch_messages_released_total']) {
+    for (const name of ['filesearch_queue_depth', 'filesearch_queue_capacity', 'filesearch_pool_utilization_ratio', 'filesearch_pool_queue_size', 'process_resident_memory_bytes', 'filesearch_documents_total', 'filesearch_documents_without_text_total', 'filesearch_messages_in_flight', 'filesearch_oldest_message_age_seconds', 'filesearch_delete_failures_total', 'filesearch_messages_released_total']) {
       assert.ok(all.includes(name), `${name} not on the dashboard`);
     }
   });
