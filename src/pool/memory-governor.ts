@@ -43,6 +43,8 @@ const MiB = 1024 * 1024;
 const SETTLE_MS = 1_000;
 /** ...unless memory keeps rising meanwhile by this share of the budget (another document is growing). */
 const STILL_RISING_SHARE = 0.02;
+/** Over the soft mark (not the hard one) an idle thread is ended at most this often: a fresh thread costs a module load. */
+const SOFT_RECYCLE_MS = 10_000;
 /** A document is blamed only for growth: memory rose by this share of the budget since it started. */
 const MIN_GROWTH_SHARE = 0.05;
 
@@ -61,6 +63,7 @@ export class MemoryGovernor {
   #shedding = false;
   #settleUntil = 0;
   #rssAtLastEnd = 0;
+  #lastSoftRecycle = 0;
   readonly #resumeListeners: Array<() => void> = [];
 
   constructor(opts: GovernorOptions) {
@@ -152,8 +155,10 @@ export class MemoryGovernor {
       // Over the soft mark an idle thread's heap is given back (no document is touched); over the hard
       // mark, failing that, the heaviest document's thread is ended.
       const hard = rss > this.hardBytes;
+      if (!hard && Date.now() - this.#lastSoftRecycle < SOFT_RECYCLE_MS) return;
       const victim = this.#target?.idleThread() ?? (hard ? await this.#target?.heaviest(this.budgetBytes * MIN_GROWTH_SHARE) : undefined);
       if (!victim) return;
+      if (!hard) this.#lastSoftRecycle = Date.now();
       const mark = hard ? `the hard mark (${mb(rss)} of ${mb(this.hardBytes)} MB)` : `the soft mark (${mb(rss)} of ${mb(this.softBytes)} MB)`;
       this.record('thread_ended', victim.name, `over ${mark}: its pool thread is ended`);
       victim.end();
