@@ -73,6 +73,8 @@ function leanResult(r: ExtractResult): ExtractResult {
 }
 
 const DEFAULT_GRACE_MS = 5_000;
+/** A document running alone must have grown memory by this many times the governor's minimum growth (4 x 5 % = 20 % of the budget). */
+const ALONE_GROWTH_FACTOR = 4;
 /** A thread busy in native code may not answer for its heap: then it weighs 0 (the longest-running goes). */
 const HEAP_STATS_TIMEOUT_MS = 250;
 const WARM_UP_ROUNDS = 3;
@@ -275,7 +277,10 @@ export class PoolExtractor implements Extractor, Sheddable {
     // A document running alone (a lean retry, or the only one left) competes with nothing: ending it
     // helps only past the budget itself, so the hard mark does not apply to it.
     const overBudget = rss > (this.#opts.governor?.budgetBytes ?? Infinity);
-    const tasks = all.filter((t) => rss - t.rssAtStart > minGrowthBytes && ((!t.alone && all.length > 1) || overBudget));
+    // Alone, it is blamed only for a large growth of its own: an ordinary scan (an OCR child and a page
+    // raster) over a baseline that is already high is not the cause, a runaway is.
+    const blamed = (t: Running) => (!t.alone && all.length > 1 ? rss - t.rssAtStart > minGrowthBytes : overBudget && rss - t.rssAtStart > ALONE_GROWTH_FACTOR * minGrowthBytes);
+    const tasks = all.filter(blamed);
     if (tasks.length === 0) return undefined;
     const weights = await Promise.all(tasks.map(async (t) => (await this.#threadBytes(t.threadId)) + this.#childrenBytes(t.threadId)));
     let best = 0;
