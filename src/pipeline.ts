@@ -13,6 +13,7 @@ import { OwnedTempDir } from './flow/temp-dir.ts';
 import { RetryableError, errorMessage } from './errors.ts';
 import { Settler } from './flow/settle.ts';
 import { ExtractionCache } from './flow/extraction-cache.ts';
+import { batchedStateLookup } from './flow/state-lookup.ts';
 import { ByteBudget, runStage } from './flow/stage.ts';
 import type { PipelineDeps, PipelineOptions, StageContext } from './stages/context.ts';
 import { runDelete } from './stages/delete.ts';
@@ -72,7 +73,7 @@ export class Pipeline {
     this.#tmpDir = tmp;
     const settle = new Settler(deps.source, queues.delete, deps.telemetry, deps.logger, opts);
     this.#settler = settle;
-    const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: tmp.path }, settle, health: this.#health, tempDir: tmp, cache: new ExtractionCache(deps.index) };
+    const ctx: StageContext = { ...deps, opts: { ...opts, tmpDir: tmp.path }, settle, health: this.#health, tempDir: tmp, cache: new ExtractionCache(deps.index), lookup: batchedStateLookup(deps.index) };
     const budget = new ByteBudget(opts.downloadBytesBudget);
     const signal = this.#receiveAbort.signal;
 

@@ -109,3 +109,24 @@ describe('index lookups', () => {
     }
   });
 });
+
+test('lookups made together reach the index as one states() call, and each gets its own answer', async () => {
+  const { batchedStateLookup } = await import('../src/flow/state-lookup.ts');
+  const index = new SqliteIndex(':memory:');
+  await index.init();
+  await index.write([{ kind: 'upsert', doc: doc('x/1.txt') }, { kind: 'upsert', doc: doc('x/2.txt') }]);
+  const calls: number[] = [];
+  const inner = index.states.bind(index);
+  index.states = async (ids: string[]) => (calls.push(ids.length), inner(ids));
+  const lookup = batchedStateLookup(index, { maxBatch: 100, maxWaitMs: 5 })!;
+  const ids = [documentId(BUCKET, 'x/1.txt'), documentId(BUCKET, 'x/2.txt'), documentId(BUCKET, 'nope.txt'), documentId(BUCKET, 'x/1.txt')];
+  const got = await Promise.all(ids.map((id) => lookup(id)));
+  assert.deepEqual(calls, [3], 'one call, duplicate ids asked once');
+  assert.deepEqual(got.map((s) => s?.key), ['x/1.txt', 'x/2.txt', undefined, 'x/1.txt']);
+  // A full batch goes at once; an index without states() gives no lookup at all.
+  const many = await Promise.all(Array.from({ length: 150 }, (_, i) => lookup(documentId(BUCKET, `m${i}`))));
+  assert.equal(many.length, 150);
+  assert.deepEqual(calls.slice(1), [100, 50]);
+  assert.equal(batchedStateLookup({ kind: 'x', init: async () => {}, write: async () => [], close: async () => {} }), undefined);
+  await index.close();
+});

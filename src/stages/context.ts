@@ -10,6 +10,7 @@ import type { Settler } from '../flow/settle.ts';
 import type { IntakeBreaker } from '../flow/intake-breaker.ts';
 import type { Task } from '../flow/work.ts';
 import type { ExtractionCache } from '../flow/extraction-cache.ts';
+import type { StateLookup } from '../flow/state-lookup.ts';
 
 /** The stage settings of Config (documented there), plus what a command decides. */
 export type PipelineOptions = Config['stages'] &
@@ -42,6 +43,8 @@ export type StageContext = PipelineDeps & {
   settle: Settler;
   /** One extraction per content (absent: every task is extracted). */
   cache?: ExtractionCache;
+  /** What the index holds for a document id, asked in batches (absent: nothing is skipped). */
+  lookup?: StateLookup;
   /** Shared, read by readiness: did the last receive call fail, and why. */
   health: { receiveError: string | undefined };
   /** The private temp dir (opts.tmpDir): made again if something removed it. */

@@ -123,9 +123,9 @@ function causeCode(err: unknown): string | undefined {
 /** The index holds this version already. A failed lookup only costs the work: the object is processed. */
 async function alreadyIndexed(ctx: StageContext, task: Task): Promise<boolean> {
   const ref = task.spec.ref;
-  if (!ctx.index.states || (!ref.etag && !ref.versionId)) return false;
+  if (!ctx.lookup || (!ref.etag && !ref.versionId)) return false;
   try {
-    return isUpToDate((await ctx.index.states([task.id])).get(task.id), ref);
+    return isUpToDate(await ctx.lookup(task.id), ref);
   } catch (err) {
     ctx.logger.warn({ messageId: task.msg.lease.id, err }, 'index lookup failed; processing the object');
     return false;
