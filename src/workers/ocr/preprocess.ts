@@ -61,8 +61,13 @@ export async function contrastingBackground(input: Sharp): Promise<'#ffffff' | '
 /** Otsu's threshold over a grey histogram. */
 export function otsuThreshold(data: Uint8Array): number {
   const hist = new Float64Array(256);
-  for (const v of data) hist[v]!++;
-  const total = data.length;
+  // Every 4th pixel of a big page gives the same histogram shape at a quarter of the cost.
+  const step = data.length > 1_000_000 ? 4 : 1;
+  let total = 0;
+  for (let i = 0; i < data.length; i += step) {
+    hist[data[i]!]!++;
+    total++;
+  }
   let sum = 0;
   for (let i = 0; i < 256; i++) sum += i * hist[i]!;
   let sumB = 0;
@@ -179,19 +184,28 @@ export function medianLineHeight(img: GreyImage): number {
   const t = otsuThreshold(img.data);
   const rowInk = new Int32Array(img.height);
   const colInk = new Int32Array(img.width);
+  // Row profile from every 4th column, column profile from every 4th row: each keeps full resolution
+  // along the axis it measures, at half the cost of visiting every pixel.
+  const step = 4;
   let ink = 0;
+  let seen = 0;
   for (let y = 0; y < img.height; y++) {
     const row = y * img.width;
-    for (let x = 0; x < img.width; x++) {
-      if (img.data[row + x]! < t) {
-        rowInk[y]!++;
-        colInk[x]!++;
-        ink++;
+    const every = y % step === 0;
+    for (let x = 0; x < img.width; x += every ? 1 : step) {
+      const dark = img.data[row + x]! < t;
+      if (x % step === 0) {
+        seen++;
+        if (dark) {
+          rowInk[y]!++;
+          ink++;
+        }
       }
+      if (every && dark) colInk[x]!++;
     }
   }
   // Mostly ink (a dark photo) or nearly none: no lines to measure.
-  if (ink === 0 || ink > img.width * img.height * 0.5) return 0;
+  if (ink === 0 || ink > seen * 0.5) return 0;
   const rows = runs(rowInk);
   const cols = runs(colInk);
   const median = (a: number[]) => (a.length ? a.sort((p, q) => p - q)[a.length >> 1]! : 0);
