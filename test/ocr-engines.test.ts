@@ -182,10 +182,11 @@ describe('engine choice', () => {
 });
 
 describe('engine output parsing', () => {
-  test('TSV becomes lines and paragraphs with the mean word confidence', () => {
+  test('TSV becomes lines and paragraphs with the mean word confidence; only confident words place a line', () => {
     const row = (par: number, line: number, word: number, conf: number, text: string) => `5\t1\t1\t${par}\t${line}\t${word}\t0\t${par * 100 + line * 10 + word}\t1\t5\t${conf}\t${text}`;
     const tsv = ['level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext', '4\t1\t1\t1\t1\t0\t0\t0\t1\t1\t-1\t', row(1, 1, 1, 90, 'Hello'), row(1, 1, 2, 80, 'world'), row(1, 2, 1, 70, 'next'), row(2, 1, 1, 60, 'para'), row(2, 1, 2, 95, ' ')].join('\n');
-    assert.deepEqual(parseTsv(tsv), { text: 'Hello world\nnext\n\npara', confidence: 75, words: 4, lines: [{ top: 111, bottom: 117 }, { top: 121, bottom: 126 }, { top: 211, bottom: 216 }] });
+    // 'next' (70) and 'para' (60) are read but not confidently: their lines have no place.
+    assert.deepEqual(parseTsv(tsv), { text: 'Hello world\nnext\n\npara', confidence: 75, words: 4, lines: [{ top: 111, bottom: 117 }] });
     assert.deepEqual(parseTsv(''), { text: '', confidence: 0, words: 0, lines: [] });
   });
 

@@ -37,7 +37,7 @@ export type OcrRead = {
   /** Mean word confidence 0..100 (0 when there are no words). */
   confidence: number;
   words: number;
-  /** Where the lines that were read sit on the image (pixel rows, top to bottom of their words). */
+  /** Where the lines that were read sit on the image (pixel rows, top to bottom of their words of confidence ≥ 80). */
   lines?: Array<{ top: number; bottom: number }>;
 };
 
@@ -84,6 +84,9 @@ export type OcrEngineSpec = {
  * tesseract's TSV: level page block par line word left top width height conf text. Word rows (level 5)
  * carry text and confidence; a new line, paragraph or block starts a new output line / blank line.
  */
+/** A word this confident places its line in OcrRead.lines. */
+const CONFIDENT_WORD = 80;
+
 export function parseTsv(tsv: string): OcrRead {
   const out: string[] = [];
   let key = '';
@@ -92,6 +95,7 @@ export function parseTsv(tsv: string): OcrRead {
   let confSum = 0;
   let words = 0;
   const lines: Array<{ top: number; bottom: number }> = [];
+  let boxed = false;
   const flush = () => {
     if (line.length) out.push(line.join(' '));
     line = [];
@@ -109,11 +113,17 @@ export function parseTsv(tsv: string): OcrRead {
       if (para && paraKey !== para) out.push('');
       key = lineKey;
       para = paraKey;
-      lines.push({ top: Number(f[7]), bottom: Number(f[7]) + Number(f[9]) });
+      boxed = false;
     }
-    const box = lines[lines.length - 1]!;
-    box.top = Math.min(box.top, Number(f[7]));
-    box.bottom = Math.max(box.bottom, Number(f[7]) + Number(f[9]));
+    // Only confident words place a line: a title misread as garbage ("SMES" for 会議議事録, confidence
+    // ~30-60) must not pass for a title that was read.
+    if (conf >= CONFIDENT_WORD) {
+      if (!boxed) lines.push({ top: Number(f[7]), bottom: Number(f[7]) + Number(f[9]) });
+      boxed = true;
+      const box = lines[lines.length - 1]!;
+      box.top = Math.min(box.top, Number(f[7]));
+      box.bottom = Math.max(box.bottom, Number(f[7]) + Number(f[9]));
+    }
     line.push(text);
     confSum += conf;
     words++;
