@@ -4,12 +4,14 @@
 // overwrite a newer one, nor bring back a document that a newer event removed. Several processes may
 // share one file (WAL: readers never wait; one writer at a time, the others wait and retry).
 import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { METADATA_FIELD_NAMES, METADATA_FIELDS, columnOf } from '../types.ts';
 import type { MetadataField } from '../types.ts';
 import { IndexRejectedError, RetryableError, errorMessage } from '../errors.ts';
 import { compareSequencers } from '../ids.ts';
+import { backoffMs, type BackoffOptions } from '../flow/backoff.ts';
 import { GRAMS_SCHEMA, GRAMS_TABLE, documentGrams } from './sqlite-grams.ts';
 import { LOOKUP_BACKFILL, LOOKUP_SCHEMA, LOOKUP_TABLE } from './sqlite-lookup.ts';
 import type { DocStatus, IndexDocument, IndexItemResult, IndexOp, SearchIndex, StoredState } from '../types.ts';
@@ -303,6 +305,9 @@ function isRejection(err: unknown): boolean {
 }
 
 /** Runs fn, retrying while the database is locked by another connection; then a RetryableError. */
+/** Waits between tries while another process holds the write lock: short, jittered so writers interleave. */
+const BUSY_BACKOFF: BackoffOptions = { baseMs: 10, maxMs: 250, jitter: 0.5 };
+
 async function whileBusy<T>(what: string, fn: () => T): Promise<T> {
   const deadline = Date.now() + BUSY_DEADLINE_MS;
   for (let attempt = 0; ; attempt++) {
@@ -314,7 +319,7 @@ async function whileBusy<T>(what: string, fn: () => T): Promise<T> {
         throw err;
       }
       if (Date.now() >= deadline) throw new RetryableError(`${what}: ${errorMessage(err)} (still locked after ${BUSY_DEADLINE_MS / 1000} s)`, { cause: err });
-      await new Promise((r) => setTimeout(r, Math.min(250, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())));
+      await sleep(backoffMs(attempt, BUSY_BACKOFF));
     }
   }
 }
