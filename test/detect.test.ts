@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { contentTypeOf, detectKind, detectKindFromBytes } from '../src/workers/extract/detect.ts';
+import { u16le, u32le } from './helpers/make-office.ts';
 
 const shared = new URL('../../shared/corpus/', import.meta.url).pathname;
 const tika = path.join(shared, 'tika');
@@ -74,22 +75,12 @@ describe('detectKind', () => {
   test('a plain zip is an archive, not an office file', async () => {
     // Stored entry "a.txt" with content "hi" plus central directory and EOCD.
     const name = Buffer.from('a.txt');
-    const local = Buffer.concat([Buffer.from([0x50, 0x4b, 3, 4, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.alloc(4), u32(2), u32(2), u16(name.length), u16(0), name, Buffer.from('hi')]);
-    const central = Buffer.concat([Buffer.from([0x50, 0x4b, 1, 2, 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.alloc(4), u32(2), u32(2), u16(name.length), u16(0), u16(0), u16(0), u16(0), u32(0), u32(0), name]);
-    const eocd = Buffer.concat([Buffer.from([0x50, 0x4b, 5, 6]), u16(0), u16(0), u16(1), u16(1), u32(central.length), u32(local.length), u16(0)]);
+    const local = Buffer.concat([Buffer.from([0x50, 0x4b, 3, 4, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.alloc(4), u32le(2), u32le(2), u16le(name.length), u16le(0), name, Buffer.from('hi')]);
+    const central = Buffer.concat([Buffer.from([0x50, 0x4b, 1, 2, 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.alloc(4), u32le(2), u32le(2), u16le(name.length), u16le(0), u16le(0), u16le(0), u16le(0), u32le(0), u32le(0), name]);
+    const eocd = Buffer.concat([Buffer.from([0x50, 0x4b, 5, 6]), u16le(0), u16le(0), u16le(1), u16le(1), u32le(central.length), u32le(local.length), u16le(0)]);
     const p = write('plain.zip', Buffer.concat([local, central, eocd]));
     assert.equal(await detectKind(p, 'plain.zip'), 'zip', 'a plain zip is an archive whose entries are read');
     assert.equal(await detectKind(p, 'claims.docx'), 'docx', 'a zip named .docx goes to the docx parser, which says what is wrong');
   });
 });
 
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(n);
-  return b;
-}
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-}

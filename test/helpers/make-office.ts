@@ -189,13 +189,13 @@ function xml(s: string): string {
 
 // ---- bytes ----
 
-function u16le(n: number): Buffer {
+export function u16le(n: number): Buffer {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(n);
   return b;
 }
 
-function u32le(n: number): Buffer {
+export function u32le(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n >>> 0);
   return b;
