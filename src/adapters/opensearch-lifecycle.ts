@@ -20,6 +20,7 @@
 //      command prints how to delete it).
 // Ops without an S3 sequencer use internal versions, and for those step 3 cannot tell old from new:
 // see docs/operations.md ("Reindexing").
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
 import { ConfigError, WorkerError } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -203,9 +204,5 @@ async function runReindex(c: ClusterAccess, body: Json, pollMs: number): Promise
     }
     await sleep(pollMs);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
