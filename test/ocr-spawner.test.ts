@@ -78,3 +78,34 @@ describe('native OCR children are owned by the main thread', { skip: nativeSkip(
     }
   });
 });
+
+test('a child that ends after the spawner is released (shutdown) is not answered on the closed channel', async () => {
+  const { OcrSpawner } = await import('../src/workers/ocr/spawner.ts');
+  const { BroadcastChannel } = await import('node:worker_threads');
+  const failures: unknown[] = [];
+  const onFailure = (e: unknown) => failures.push(e);
+  process.on('unhandledRejection', onFailure);
+  process.on('uncaughtException', onFailure);
+  const spawner = OcrSpawner.acquire();
+  const requests = new BroadcastChannel('filesearch:ocr-spawn');
+  const replies = new BroadcastChannel('filesearch:ocr-spawn:99999');
+  try {
+    const job = (args: string[]) => ({ bin: process.execPath, args, input: new Uint8Array(), timeoutMs: 10_000, env: {} });
+    // A first job opens the thread's reply channel.
+    const first = new Promise((resolve) => (replies.onmessage = resolve));
+    requests.postMessage({ id: 1, thread: 99999, job: job(['-e', '0']) });
+    await first;
+    // A second job is still running when the spawner is released and closes that channel.
+    requests.postMessage({ id: 2, thread: 99999, job: job(['-e', 'setTimeout(() => {}, 5000)']) });
+    for (let i = 0; i < 100 && spawner.pids.length === 0; i++) await sleep(20);
+    assert.equal(spawner.pids.length, 1, 'the second job runs');
+    spawner.release();
+    await sleep(500);
+    assert.deepEqual(failures, []);
+  } finally {
+    requests.close();
+    replies.close();
+    process.off('unhandledRejection', onFailure);
+    process.off('uncaughtException', onFailure);
+  }
+});

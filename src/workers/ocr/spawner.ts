@@ -66,6 +66,7 @@ export class OcrSpawner {
   readonly #requests = new BroadcastChannel(REQUESTS);
   readonly #replies = new Map<number, BroadcastChannel>();
   readonly #children = new Map<string, { child: ChildProcess; thread: number }>();
+  #released = false;
 
   /** The process's spawner, shared by every pool; release() when done. */
   static acquire(): OcrSpawner {
@@ -98,6 +99,7 @@ export class OcrSpawner {
   release(): void {
     if (--OcrSpawner.#users > 0) return;
     OcrSpawner.#instance = undefined;
+    this.#released = true;
     for (const c of this.#children.values()) c.child.kill('SIGKILL');
     this.#requests.close();
     for (const ch of this.#replies.values()) ch.close();
@@ -111,6 +113,8 @@ export class OcrSpawner {
     const key = `${msg.thread}:${msg.id}`;
     void runProcess(msg.job, undefined, (child) => this.#children.set(key, { child, thread: msg.thread })).then((result) => {
       this.#children.delete(key);
+      // Released while the child ran (shutdown): its thread is gone and its channel closed.
+      if (this.#released) return;
       let ch = this.#replies.get(msg.thread);
       if (!ch) {
         ch = new BroadcastChannel(repliesFor(msg.thread));
