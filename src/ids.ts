@@ -5,6 +5,15 @@ export function documentId(bucket: string, key: string): string {
   return createHash('sha256').update(bucket).update('\0').update(key).digest('hex');
 }
 
+/**
+ * A document id used as a file or object name (thumbnails): ids are hex hashes (documentId), so anything
+ * else is refused before it can climb out of a folder or prefix.
+ */
+export function idAsFileName(docId: string): string {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(docId)) throw new TypeError(`unexpected document id ${JSON.stringify(docId)}`);
+  return docId;
+}
+
 export function sourceOf(bucket: string, key: string): string {
   return bucket ? `s3://${bucket}/${key}` : key;
 }

@@ -97,6 +97,13 @@ export interface BlobStore {
 export interface ThumbnailSink {
   /** Stores a WebP thumbnail for a document and returns where it is (s3://… or a file path). */
   put(docId: string, webp: Uint8Array): Promise<string>;
+  /**
+   * Gives a document its own copy of a thumbnail this sink stored (`from`, as put returned it): a
+   * document reusing another key's extraction must not point at a thumbnail that goes with that key.
+   */
+  copy(from: string, docId: string): Promise<string>;
+  /** Deletes the thumbnails of removed documents; one that is not there is not an error. */
+  remove(docIds: string[]): Promise<void>;
 }
 
 /** How a document ended, best first. `encrypted`: password-protected; its metadata is indexed, its text cannot be read. */

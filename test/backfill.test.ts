@@ -3,7 +3,7 @@
 // objects and reports objects not indexed, reprocess re-sends by status with "force".
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReceiveMessageCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
@@ -13,6 +13,7 @@ import { runReconcileCommand } from '../src/commands/reconcile.ts';
 import { runReprocessCommand } from '../src/commands/reprocess.ts';
 import type { SyncOverrides } from '../src/commands/bucket-sync.ts';
 import { SqliteIndex } from '../src/adapters/sqlite-index.ts';
+import { DirThumbnailSink } from '../src/adapters/dir-thumbnail-sink.ts';
 import { documentId, sourceOf } from '../src/ids.ts';
 import { silentLogger } from '../src/telemetry/log.ts';
 import type { IndexDocument } from '../src/types.ts';
@@ -154,8 +155,19 @@ test('reconcile removes documents of deleted objects and reports (or sends) obje
   const dry = await runReconcileCommand(config(db), silentLogger, { target: `s3://${fx.bucket}/${prefix}`, dryRun: true, maxRate: Infinity }, overrides());
   assert.deepEqual({ gone: dry.counts.gone, missing: dry.counts.missing, removed: dry.counts.removed }, { gone: 2, missing: 5, removed: 0 });
 
-  const real = await runReconcileCommand(config(db), silentLogger, { target: `s3://${fx.bucket}/${prefix}`, dryRun: false, maxRate: Infinity }, overrides());
+  // The thumbnails of the ghosts go with them; a kept document's thumbnail stays.
+  const thumbs = new DirThumbnailSink(join(tmp, 'reconcile-thumbs'));
+  const kept = documentId(fx.bucket, inPrefix[5]!);
+  for (const id of [...ghosts.map((g) => documentId(fx.bucket, g)), kept]) await thumbs.put(id, new Uint8Array([1, 2, 3]));
+  // A sink that cannot delete keeps the documents (a re-run retries both) and says so in the exit code.
+  const refusing = { ...overrides(), thumbnails: { put: thumbs.put.bind(thumbs), copy: thumbs.copy.bind(thumbs), remove: async () => { throw new Error('AccessDenied'); } } };
+  const blocked = await runReconcileCommand(config(db), silentLogger, { target: `s3://${fx.bucket}/${prefix}`, dryRun: false, maxRate: Infinity }, refusing);
+  assert.deepEqual({ code: blocked.code, removed: blocked.counts.removed }, { code: 1, removed: 0 });
+  await drainQueue();
+
+  const real = await runReconcileCommand(config(db), silentLogger, { target: `s3://${fx.bucket}/${prefix}`, dryRun: false, maxRate: Infinity }, { ...overrides(), thumbnails: thumbs });
   assert.deepEqual({ removed: real.counts.removed, missing: real.counts.missing, sent: real.counts.sent }, { removed: 2, missing: 5, sent: 5 });
+  assert.deepEqual((await readdir(thumbs.dir)).sort(), [`${kept}.webp`]);
   const bodies = await drainQueue();
   assert.deepEqual(bodies.map((b) => b.key).sort(), [...notIndexed].sort());
   await index.init();

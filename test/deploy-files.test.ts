@@ -219,16 +219,21 @@ describe('deploy/iam-policy.json', () => {
     assert.match(sqs[0].resources[0], new RegExp(`^arn:aws:sqs:[a-z0-9-]+:\\d{12}:${queueName}$`));
   });
 
-  it('puts objects only under the thumbnail prefix of THUMBNAIL_URL, and reads but never writes sources', () => {
+  it('puts, copies and deletes objects only under the thumbnail prefix of THUMBNAIL_URL, and reads but never writes sources', () => {
     const thumbs = parseThumbnailUrl(taskEnv.THUMBNAIL_URL) as { bucket: string; prefix: string };
     assert.ok(thumbs.prefix, 'example THUMBNAIL_URL should have a prefix');
-    const put = statements.filter((s) => s.actions.includes('s3:PutObject'));
-    assert.equal(put.length, 1);
-    assert.deepEqual(put[0].resources, [`arn:aws:s3:::${thumbs.bucket}/${thumbs.prefix.replace(/\/?$/, '/')}*`]);
+    const thumbArn = `arn:aws:s3:::${thumbs.bucket}/${thumbs.prefix.replace(/\/?$/, '/')}*`;
+    for (const action of ['s3:PutObject', 's3:DeleteObject']) {
+      const writes = statements.filter((s) => s.actions.includes(action));
+      assert.equal(writes.length, 1, action);
+      assert.deepEqual(writes[0].resources, [thumbArn], action);
+    }
     const get = statements.filter((s) => s.actions.includes('s3:GetObject'));
-    assert.equal(get.length, 1);
-    assert.ok(get[0].actions.includes('s3:GetObjectVersion'));
-    assert.ok(!get[0].resources.some((r) => r.startsWith(`arn:aws:s3:::${thumbs.bucket}`)), 'source and thumbnail buckets are separate in the example');
+    const sources = get.filter((s) => !s.resources.includes(thumbArn));
+    assert.equal(sources.length, 1);
+    assert.ok(sources[0].actions.includes('s3:GetObjectVersion'));
+    assert.ok(!sources[0].resources.some((r) => r.startsWith(`arn:aws:s3:::${thumbs.bucket}`)), 'source and thumbnail buckets are separate in the example');
+    assert.deepEqual(get.filter((s) => s.resources.includes(thumbArn)).map((s) => s.resources), [[thumbArn]], 'thumbnails are read (copied) only under their prefix');
   });
 
   it('limits OpenSearch HTTP calls to the index named by INDEX_URL', () => {

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { buildWorker, openAws } from '../src/wiring.ts';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SqliteIndex } from '../src/adapters/sqlite-index.ts';
+import { S3ThumbnailSink } from '../src/adapters/s3-thumbnail-sink.ts';
 import { documentId } from '../src/ids.ts';
 import { noTelemetry, teeTelemetry, type SkipReason } from '../src/telemetry/telemetry.ts';
 import type { BlobStore } from '../src/types.ts';
@@ -31,7 +33,7 @@ afterEach(async () => {
 });
 
 /** A worker built like `run`, with the pool calls, downloads and skips counted. */
-async function startWorker(index: SqliteIndex) {
+async function startWorker(index: SqliteIndex, o: { thumbnails?: 'thumbs/' } = {}) {
   const config = loadConfig({ ...fx.env, QUEUE_WAIT_SECONDS: '1', INDEX_URL: `sqlite:${index.path}`, TMPDIR: tmp });
   const aws = await openAws(config, noTelemetry, undefined, {
     endpoint: fx.endpoint, region: fx.region, credentials: { accessKeyId: fx.env.AWS_ACCESS_KEY_ID!, secretAccessKey: fx.env.AWS_SECRET_ACCESS_KEY! },
@@ -42,11 +44,13 @@ async function startWorker(index: SqliteIndex) {
     exists: (ref) => aws.blobs.exists(ref),
   };
   const extractor = new TextExtractor();
+  extractor.thumbnails = o.thumbnails !== undefined;
   // Slow enough that re-deliveries and copies are in flight together.
   extractor.delayMs = 200;
   const skipped: Record<SkipReason, number> = { unchanged: 0, same_content: 0 };
   const telemetry = teeTelemetry(noTelemetry, { documentSkipped: (r) => void skipped[r]++ });
-  const worker = await buildWorker(config, { source: aws.source(), blobs, index, extractor, telemetry, thumbnails: null });
+  const thumbnails = o.thumbnails ? new S3ThumbnailSink({ client: aws.s3, bucket: fx.bucket, prefix: o.thumbnails }) : null;
+  const worker = await buildWorker(config, { source: aws.source(), blobs, index, extractor, telemetry, thumbnails });
   await worker.pipeline.start();
   return {
     extractor,
@@ -93,6 +97,34 @@ test('an event delivered 5 times and the same bytes under 3 keys: one extraction
   assert.equal(w.skipped.same_content + w.skipped.unchanged, events - 1);
   assert.equal(await fx.dlqCount(), 0);
   await index.close();
+});
+
+test('copies of the same bytes get their own thumbnails; removing one object deletes its thumbnail and only its', async () => {
+  const index = new SqliteIndex(join(tmp, 'index.db'));
+  await index.init();
+  const body = 'site survey: the same bytes under two keys';
+  const keys = ['surveys/a.txt', 'copies/a.txt'];
+  for (const key of keys) await fx.sendS3Event('upsert', key, { etag: (await fx.putObject(key, body)).etag });
+  const ids = keys.map((k) => documentId(fx.bucket, k));
+  const thumb = (id: string) => fx.s3.send(new GetObjectCommand({ Bucket: fx.bucket, Key: `thumbs/${id}.webp` })).then((r) => r.Body!.transformToString());
+
+  const w = await startWorker(index, { thumbnails: 'thumbs/' });
+  try {
+    await until('two documents and the queue empty', async () => (await index.count()) === 2 && (await queueEmpty(fx)));
+    assert.equal(w.extractor.calls, 1, 'the bytes were extracted once');
+    const docs = await Promise.all(ids.map((id) => index.get(id)));
+    assert.deepEqual(docs.map((d) => d?.thumbnail), ids.map((id) => `s3://${fx.bucket}/thumbs/${id}.webp`), 'each document points at its own thumbnail');
+    for (const id of ids) assert.equal(await thumb(id), body);
+
+    await fx.deleteObject(keys[0]!);
+    await fx.sendS3Event('remove', keys[0]!);
+    await until('the removed document gone and the queue empty', async () => (await index.count()) === 1 && (await queueEmpty(fx)));
+    await assert.rejects(thumb(ids[0]!), /NoSuchKey|NotFound|404/);
+    assert.equal(await thumb(ids[1]!), body, 'the copy keeps its thumbnail');
+  } finally {
+    await w.stop();
+  }
+  assert.equal(await fx.dlqCount(), 0);
 });
 
 test('an event for the version the index holds ends without a download; a new version is processed', async () => {

@@ -4,11 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, writeFileSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, writeFileSync, rmSync, unlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { documentId } from '../src/ids.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 /** chmod 000 does not stop root: run the CLI as nobody then. */
@@ -112,11 +113,17 @@ test('a re-run removes the documents of files that are gone; --strict makes fail
     const files = makeFiles(tree, 4);
     const db = join(dir, 'index.db');
     assert.equal(cli(['index', tree, '--db', db]).code, 0);
+    // Thumbnails beside the database (text files make none: these stand in for a PDF's and a scan's).
+    const thumbs = join(dir, 'thumbnails');
+    mkdirSync(thumbs, { recursive: true, mode: 0o777 });
+    chmodSync(thumbs, 0o777);
+    for (const f of [files[0]!, files[1]!]) writeFileSync(join(thumbs, `${documentId('', f)}.webp`), 'webp');
     unlinkSync(files[1]!);
     const r = cli(['index', tree, '--db', db]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /1 removed \(files gone\)/);
     assert.deepEqual(rows(db).map((x) => x.key), [files[0], files[2], files[3]]);
+    assert.deepEqual(readdirSync(thumbs), [`${documentId('', files[0]!)}.webp`], 'the gone file took its thumbnail along');
 
     // An empty PDF cannot be parsed: a failed document, exit 0 normally and 1 with --strict.
     writeFileSync(join(tree, 'broken.pdf'), '%PDF-1.7\nnot really a pdf', { mode: 0o644 });

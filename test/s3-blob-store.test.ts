@@ -126,6 +126,22 @@ describe('S3BlobStore against fauxqs', () => {
     assert.equal(head.ContentLength, 4);
     await assert.rejects(sink.put('../escape', new Uint8Array(1)), /unexpected document id/);
   });
+
+  test('S3ThumbnailSink copies a thumbnail it stored to another document and deletes thumbnails, absent ones included', async () => {
+    const sink = new S3ThumbnailSink({ client: fx.s3, bucket: fx.bucket, prefix: 'thumbs/' });
+    const [a, b] = ['b'.repeat(64), 'c'.repeat(64)];
+    const fromA = await sink.put(a, new Uint8Array([0x52, 0x49, 0x46, 0x46, 7]));
+    assert.equal(await sink.copy(fromA, b), `s3://${fx.bucket}/thumbs/${b}.webp`);
+    const copied = await fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: `thumbs/${b}.webp` }));
+    assert.deepEqual([copied.ContentType, copied.ContentLength], ['image/webp', 5]);
+    assert.equal(await sink.copy(fromA, a), fromA, 'its own thumbnail is already its own');
+    await assert.rejects(sink.copy(`s3://other-bucket/thumbs/${a}.webp`, b), /is not under/);
+
+    await sink.remove([a, 'd'.repeat(64)]);
+    await assert.rejects(fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: `thumbs/${a}.webp` })), /NotFound|404/);
+    assert.equal((await fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: `thumbs/${b}.webp` }))).ContentLength, 5, 'the copy outlives its source');
+    await assert.rejects(sink.remove(['../escape']), /unexpected document id/);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

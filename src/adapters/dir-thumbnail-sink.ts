@@ -1,6 +1,7 @@
 // Thumbnails in a local folder, named by document id.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { idAsFileName } from '../ids.ts';
 import type { ThumbnailSink } from '../types.ts';
 
 export class DirThumbnailSink implements ThumbnailSink {
@@ -9,13 +10,31 @@ export class DirThumbnailSink implements ThumbnailSink {
   constructor(dir: string) {
     this.dir = resolve(dir);
   }
+
   async put(docId: string, webp: Uint8Array): Promise<string> {
+    const path = await this.#pathFor(docId);
+    await writeFile(path, webp);
+    return path;
+  }
+
+  async copy(from: string, docId: string): Promise<string> {
+    // Only files this sink wrote: a document's thumbnail never points outside the folder.
+    if (dirname(resolve(from)) !== this.dir) throw new Error(`thumbnail ${from} is not in ${this.dir}`);
+    const path = await this.#pathFor(docId);
+    if (resolve(from) !== path) await copyFile(from, path);
+    return path;
+  }
+
+  async remove(docIds: string[]): Promise<void> {
+    for (const id of docIds) await rm(join(this.dir, `${idAsFileName(id)}.webp`), { force: true });
+  }
+
+  async #pathFor(docId: string): Promise<string> {
     if (!this.#made) {
       await mkdir(this.dir, { recursive: true });
       this.#made = true;
     }
-    const path = join(this.dir, `${docId}.webp`);
-    await writeFile(path, webp);
-    return path;
+    return join(this.dir, `${idAsFileName(docId)}.webp`);
   }
 }
+

@@ -4,15 +4,15 @@ import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { noTelemetry } from '../telemetry/telemetry.ts';
-import type { Extractor, SearchIndex } from '../types.ts';
-import { openAws, openIndex } from '../wiring.ts';
+import type { Extractor, SearchIndex, ThumbnailSink } from '../types.ts';
+import { openAws, openIndex, openThumbnails } from '../wiring.ts';
 import type { AwsClientOptions } from '../adapters/aws-clients.ts';
 import { JobSender } from '../adapters/sqs-sender.ts';
 
 export type S3Target = { bucket: string; prefix: string };
 
 /** Tests point the commands at an emulator and a counting extractor; production passes nothing. */
-export type SyncOverrides = { clients?: Partial<AwsClientOptions>; extractor?: Extractor };
+export type SyncOverrides = { clients?: Partial<AwsClientOptions>; extractor?: Extractor; thumbnails?: ThumbnailSink };
 
 export function parseS3Target(raw: string | undefined): S3Target {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(raw ?? '');
@@ -23,6 +23,8 @@ export function parseS3Target(raw: string | undefined): S3Target {
 export type SyncContext = {
   aws: Awaited<ReturnType<typeof openAws>>;
   index: SearchIndex;
+  /** Where the worker stores thumbnails (THUMBNAIL_URL), if anywhere: removed documents take theirs along. */
+  thumbnails: ThumbnailSink | undefined;
   /** The queue the worker reads (QUEUE_URL), if configured. */
   sender(maxRate: number): JobSender | undefined;
   close(): Promise<void>;
@@ -32,9 +34,11 @@ export async function openSync(config: Config, logger: Logger, o: SyncOverrides 
   const aws = await openAws(config, noTelemetry, logger, o.clients);
   const index = await openIndex(config, noTelemetry, logger);
   await index.init();
+  const thumbnails = o.thumbnails ?? (await openThumbnails(config, undefined));
   return {
     aws,
     index,
+    thumbnails,
     sender: (maxRate) => (config.queue.url ? new JobSender(aws.sqs, config.queue.url, maxRate) : undefined),
     async close() {
       await index.close();

@@ -2,7 +2,7 @@
 // terminal; a summary at the end.
 import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { buildWorker, defaultThumbnailDir } from '../wiring.ts';
+import { buildWorker, defaultThumbnailDir, openThumbnails } from '../wiring.ts';
 import { DirectorySource } from '../adapters/directory-source.ts';
 import { SqliteIndex } from '../adapters/sqlite-index.ts';
 import { documentId } from '../ids.ts';
@@ -10,7 +10,7 @@ import { isUpToDate } from '../stages/document.ts';
 import { PrometheusTelemetry } from '../telemetry/metrics.ts';
 import { portProblem, startOpsServer, type OpsServer } from '../telemetry/ops-server.ts';
 import { noTelemetry, teeTelemetry, type Telemetry } from '../telemetry/telemetry.ts';
-import type { DocStatus } from '../types.ts';
+import type { DocStatus, ThumbnailSink } from '../types.ts';
 import { errorMessage } from '../errors.ts';
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -84,7 +84,8 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
   try {
     await pipeline.start();
     await pipeline.drainFinite();
-    if (!stoppedEarly) removed = await removeVanished(index, o.paths);
+    // Thumbnails of earlier runs go with their documents even when this run makes none.
+    if (!stoppedEarly) removed = await removeVanished(index, worker.thumbnails ?? (await openThumbnails(config, defaultThumbnailDir(o.db))), o.paths);
   } catch (err) {
     failed = true;
     console.error(`index: ${errorMessage(err)}`);
@@ -109,7 +110,7 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
 }
 
 /** Documents of local files under the indexed roots whose file is gone: removed, so a re-run is a true picture. */
-async function removeVanished(index: SqliteIndex, paths: string[]): Promise<number> {
+async function removeVanished(index: SqliteIndex, thumbnails: ThumbnailSink | undefined, paths: string[]): Promise<number> {
   const roots = paths.map((p) => resolve(p));
   const under = (key: string) => roots.some((r) => key === r || key.startsWith(r.endsWith(sep) ? r : r + sep));
   const gone: string[] = [];
@@ -121,6 +122,9 @@ async function removeVanished(index: SqliteIndex, paths: string[]): Promise<numb
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') gone.push(doc.id);
     }
   }
-  if (gone.length) await index.write(gone.map((id) => ({ kind: 'remove', id })));
+  if (gone.length === 0) return 0;
+  // Thumbnails first: if they cannot be deleted the documents stay, and the next run tries both again.
+  await thumbnails?.remove(gone);
+  await index.write(gone.map((id) => ({ kind: 'remove', id })));
   return gone.length;
 }

@@ -48,8 +48,16 @@ export async function runReconcileCommand(config: Config, logger: Logger, o: Rec
     for (const s of gone) if (o.dryRun) console.log(`remove ${sourceOf(bucket, s.key)}`);
     if (!o.dryRun) {
       for (let i = 0; i < gone.length; i += REMOVE_BATCH) {
-        const ops: IndexOp[] = gone.slice(i, i + REMOVE_BATCH).map((s) => ({ kind: 'remove', id: s.id }));
-        const results = await sync.index.write(ops);
+        const ids = gone.slice(i, i + REMOVE_BATCH).map((s) => s.id);
+        // Thumbnails first: a document whose thumbnail could not be deleted stays, so a re-run retries both.
+        try {
+          await sync.thumbnails?.remove(ids);
+        } catch (err) {
+          code = 1;
+          logger.warn({ err, documents: ids.length }, 'thumbnails of deleted objects could not be deleted; their documents are kept; run reconcile again');
+          continue;
+        }
+        const results = await sync.index.write(ids.map((id): IndexOp => ({ kind: 'remove', id })));
         const failed = results.filter((r) => !r.ok);
         counts.removed += results.length - failed.length;
         if (failed.length) {

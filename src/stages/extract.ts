@@ -29,6 +29,10 @@ export function extractHandler(ctx: StageContext, budget: ByteBudget, inExtracti
       await ctx.settle.finish(task, 'failed', new RetryableError(`extract ${task.spec.ref.key}: ${errorMessage(err)}`, { cause: err }));
       return;
     }
+    if (reused && extraction.thumbnail) {
+      const { thumbnail: from, ...rest } = extraction;
+      extraction = { ...rest, ...(await ownThumbnail(ctx, task, from)) };
+    }
     task.msg.ms.extract += seconds(t0) * 1000;
     const result = extraction.result;
     if (!reused && unexpectedlyEmpty(result)) {
@@ -77,6 +81,20 @@ async function extractOnce(ctx: StageContext, task: Task, inExtraction: ByteBudg
   }
   const { thumbnail: _bytes, ...rest } = result;
   return { result: rest, ...(thumbnail ? { thumbnail } : {}) };
+}
+
+/**
+ * A document that reuses another key's extraction gets its own copy of the thumbnail, so removing
+ * either document can delete its thumbnail without taking the other's.
+ */
+async function ownThumbnail(ctx: StageContext, task: Task, from: string): Promise<{ thumbnail?: string }> {
+  if (!ctx.thumbnails) return {};
+  try {
+    return { thumbnail: await ctx.thumbnails.copy(from, task.id) };
+  } catch (err) {
+    ctx.logger.warn({ messageId: task.msg.lease.id, from, err }, 'thumbnail not copied');
+    return {};
+  }
 }
 
 /** How a document status counts in filesearch_stage_items_total{stage="extract"}. */

@@ -33,6 +33,7 @@ async function writeBatch(ctx: StageContext, batch: Task[]): Promise<void> {
     results = await write(ctx, batch);
     if (breaker) reportToBreaker(ctx, breaker, results);
   }
+  await removeThumbnails(ctx, batch, results);
   const per = seconds(t0) / batch.length;
   const refused: Task[] = [];
   for (let i = 0; i < batch.length; i++) {
@@ -63,6 +64,15 @@ async function writeBatch(ctx: StageContext, batch: Task[]): Promise<void> {
     }
   }
   if (refused.length) await writeRefused(ctx, refused);
+}
+
+/** A removed document's thumbnail goes with it (before the message is deleted, so a crash retries it). */
+async function removeThumbnails(ctx: StageContext, batch: Task[], results: IndexItemResult[]): Promise<void> {
+  if (!ctx.thumbnails) return;
+  const ids = batch.flatMap((t, i) => (t.op?.kind === 'remove' && results[i]?.ok && !results[i].stale ? [t.op.id] : []));
+  if (ids.length === 0) return;
+  // Best effort: the document is gone either way; a thumbnail left behind is logged, not retried forever.
+  await ctx.thumbnails.remove(ids).catch((err: unknown) => ctx.logger.warn({ ids: ids.length, err }, 'thumbnails of removed documents not deleted'));
 }
 
 /** The metadata-only documents of refused ones. Refused again, the message is kept for the DLQ. */

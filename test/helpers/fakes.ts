@@ -5,6 +5,8 @@ import type { AckResult, Delivery, Extractor, ExtractRequest, ExtractResult, Job
 /** Reads files as UTF-8 text; can be slowed down or made to throw for chosen names. */
 export class TextExtractor implements Extractor {
   delayMs = 0;
+  /** Return a thumbnail when one is asked for. */
+  thumbnails = false;
   failNames = new Set<string>();
   calls = 0;
   active = 0;
@@ -17,7 +19,9 @@ export class TextExtractor implements Extractor {
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
       if (this.failNames.has(req.name)) throw new Error(`pool crashed on ${req.name}`);
       const text = await readFile(req.path, 'utf8');
-      return { contentType: 'text/plain', text, truncated: false, pages: 1, ocrPages: 0, status: 'ok' };
+      // A stand-in thumbnail: the text's bytes, so a test can tell whose thumbnail it is.
+      const thumbnail = this.thumbnails && req.wantThumbnail ? { thumbnail: new TextEncoder().encode(text) } : {};
+      return { contentType: 'text/plain', text, truncated: false, pages: 1, ocrPages: 0, status: 'ok', ...thumbnail };
     } finally {
       this.active--;
     }
