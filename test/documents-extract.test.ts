@@ -77,8 +77,9 @@ describe('the Tika corpus', { skip: HAVE_TIKA ? false : `../shared/corpus/tika i
     assert.match(various.text, /Footnote appears here/);
   });
 
-  test('Japanese ruby text in a docx comes out (word-extractor fallback)', () => {
+  test('Japanese ruby text in a docx and a .doc comes out (word-extractor; ruby fields in .doc)', () => {
     assert.match(get('testWORD_phonetic.docx').text, /東京/);
+    assert.match(get('testWORD_phonetic.doc').text, /東京（とうきょう）/);
   });
 
   test('spreadsheets give cell text and count their sheets', () => {

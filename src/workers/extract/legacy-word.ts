@@ -1,5 +1,7 @@
 // Word 97-2003 (.doc) text through word-extractor, which reads the OLE2 compound file itself. Also the
 // fallback for a .docx whose text officeparser missed (it drops ruby/furigana runs, for one).
+// Before word-extractor: it takes the text cleaner that word-ruby.ts wraps when it loads.
+import './word-ruby.ts';
 import WordExtractor from 'word-extractor';
 
 const extractor = new WordExtractor();
