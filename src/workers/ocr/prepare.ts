@@ -4,7 +4,7 @@
 // and the page logic (page.ts) take the OcrImage this returns.
 import sharp from 'sharp';
 import type { OcrImage } from './engine.ts';
-import { contrastingBackground, deskew, enlarge, upscaleFor } from './preprocess.ts';
+import { contrastingBackground, deskew, enlarge, stretchContrast, upscaleFor } from './preprocess.ts';
 
 /** Resolution OCR reads at (measured on corpus/ocr: 200 dpi reads as well as 300 and is faster). */
 export const OCR_DPI = 200;
@@ -54,14 +54,13 @@ export async function prepareForOcr(src: OcrSource, maxPixels: number): Promise<
     pipeline = pipeline.flatten({ background });
     if (background === '#000000') pipeline = pipeline.negate({ alpha: false });
   }
-  // Contrast stretched between the 0.1 and 99.9 percentiles: sharp's default (1/99) clips the grain of
-  // a grey scan into strokes (Japanese scans: CER 3.9 -> 2.5 %, test/fixtures/ja-ocr).
-  pipeline = pipeline.rotate().grayscale().normalise({ lower: 0.1, upper: 99.9 });
+  pipeline = pipeline.rotate().grayscale();
   if (scale !== 1) {
     pipeline = pipeline.resize({ width: Math.max(1, Math.round(width * scale)), kernel: scale < 1 ? 'lanczos3' : 'cubic' });
   }
   const { data, info } = await pipeline.extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-  const { image: straight } = await deskew({ data, width: info.width, height: info.height });
+  const stretched = await stretchContrast({ data, width: info.width, height: info.height });
+  const { image: straight } = await deskew(stretched);
   const factor = upscaleFor(straight, MAX_OCR_PIXELS);
   const img = await enlarge(straight, factor);
   return { ...img, dpi: Math.round(dpi * factor) };
