@@ -32,6 +32,6 @@ export function chooseOcrEngine(setting: OcrEngineSetting, model: OcrModel, lang
 
 export function createOcrEngine(spec: OcrEngineSpec): OcrEngine {
   return spec.kind === 'native'
-    ? new NativeEngine({ model: spec.model, viaMain: spec.viaMain ?? false })
+    ? new NativeEngine({ model: spec.model, viaMain: spec.viaMain ?? false, recycleAfterPages: spec.recycleAfterPages })
     : new WasmEngine({ model: spec.model, recycleAfterPages: spec.recycleAfterPages, maxHeapMb: spec.maxHeapMb });
 }

@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
+import { ProcessSession, sessionKey } from './process-session.ts';
+import type { SessionAsk, SessionLimits, SessionSpec } from './process-session.ts';
 
 export type ProcessJob = { bin: string; args: string[]; input: Uint8Array; timeoutMs: number; env: Record<string, string> };
 export type ProcessResult = { code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean; error?: string };
@@ -56,7 +58,11 @@ export function runProcess(job: ProcessJob, signal?: AbortSignal, onSpawn?: (chi
   });
 }
 
-type Request = { id: number; thread: number; job: ProcessJob } | { cancel: number; thread: number };
+type Request =
+  | { id: number; thread: number; job: ProcessJob }
+  | { id: number; thread: number; session: SessionSpec; ask: SessionAsk; limits: SessionLimits }
+  | { cancel: number; thread: number }
+  | { closeSessions: true; thread: number };
 type Reply = { id: number; result: ProcessResult };
 
 /** The main thread's side: one per process, started by the pool. */
@@ -66,6 +72,10 @@ export class OcrSpawner {
   readonly #requests = new BroadcastChannel(REQUESTS);
   readonly #replies = new Map<number, BroadcastChannel>();
   readonly #children = new Map<string, { child: ChildProcess; thread: number }>();
+  /** Long-lived children (process-session.ts), by thread and command. */
+  readonly #sessions = new Map<string, { session: ProcessSession; thread: number }>();
+  /** Requests now answered by a session, by thread:id (so a cancel reaches it). */
+  readonly #asking = new Map<string, AbortController>();
   #released = false;
 
   /** The process's spawner, shared by every pool; release() when done. */
@@ -83,17 +93,34 @@ export class OcrSpawner {
 
   /** Children running now (for the memory governor and tests). */
   get pids(): number[] {
-    return [...this.#children.values()].flatMap((c) => (c.child.pid ? [c.child.pid] : []));
+    return [...this.#children.values()].flatMap((c) => (c.child.pid ? [c.child.pid] : [])).concat(this.#sessionPids());
   }
 
   /** Children running now for one pool thread (the memory governor weighs its document by them). */
   pidsOfThread(thread: number): number[] {
-    return [...this.#children.values()].flatMap((c) => (c.thread === thread && c.child.pid ? [c.child.pid] : []));
+    return [...this.#children.values()].flatMap((c) => (c.thread === thread && c.child.pid ? [c.child.pid] : [])).concat(this.#sessionPids(thread));
   }
 
   /** Pool threads ended: kills the children of every thread not in `alive` (nobody waits for them). */
   killOrphans(alive: number[]): void {
     for (const c of this.#children.values()) if (!alive.includes(c.thread)) c.child.kill('SIGKILL');
+    for (const [key, s] of this.#sessions) {
+      if (alive.includes(s.thread)) continue;
+      s.session.close();
+      this.#sessions.delete(key);
+    }
+  }
+
+  #sessionPids(thread?: number): number[] {
+    return [...this.#sessions.values()].flatMap((s) => ((thread === undefined || s.thread === thread) && s.session.pid ? [s.session.pid] : []));
+  }
+
+  #closeSessions(thread: number): void {
+    for (const [key, s] of this.#sessions) {
+      if (s.thread !== thread) continue;
+      s.session.close();
+      this.#sessions.delete(key);
+    }
   }
 
   release(): void {
@@ -101,28 +128,51 @@ export class OcrSpawner {
     OcrSpawner.#instance = undefined;
     this.#released = true;
     for (const c of this.#children.values()) c.child.kill('SIGKILL');
+    for (const s of this.#sessions.values()) s.session.close();
+    this.#sessions.clear();
     this.#requests.close();
     for (const ch of this.#replies.values()) ch.close();
   }
 
   #handle(msg: Request): void {
+    if ('closeSessions' in msg) return this.#closeSessions(msg.thread);
     if ('cancel' in msg) {
       this.#children.get(`${msg.thread}:${msg.cancel}`)?.child.kill('SIGKILL');
+      this.#asking.get(`${msg.thread}:${msg.cancel}`)?.abort();
       return;
     }
     const key = `${msg.thread}:${msg.id}`;
+    if ('session' in msg) {
+      const sKey = `${msg.thread}:${sessionKey(msg.session)}`;
+      let s = this.#sessions.get(sKey);
+      if (!s) {
+        s = { session: new ProcessSession(msg.session, msg.limits), thread: msg.thread };
+        this.#sessions.set(sKey, s);
+      }
+      const ac = new AbortController();
+      this.#asking.set(key, ac);
+      void s.session.ask(msg.ask, ac.signal).then((result) => {
+        this.#asking.delete(key);
+        this.#reply(msg.thread, msg.id, result);
+      });
+      return;
+    }
     void runProcess(msg.job, undefined, (child) => this.#children.set(key, { child, thread: msg.thread })).then((result) => {
       this.#children.delete(key);
-      // Released while the child ran (shutdown): its thread is gone and its channel closed.
-      if (this.#released) return;
-      let ch = this.#replies.get(msg.thread);
-      if (!ch) {
-        ch = new BroadcastChannel(repliesFor(msg.thread));
-        ch.unref();
-        this.#replies.set(msg.thread, ch);
-      }
-      ch.postMessage({ id: msg.id, result } satisfies Reply);
+      this.#reply(msg.thread, msg.id, result);
     });
+  }
+
+  #reply(thread: number, id: number, result: ProcessResult): void {
+    // Released while the child ran (shutdown): its thread is gone and its channel closed.
+    if (this.#released) return;
+    let ch = this.#replies.get(thread);
+    if (!ch) {
+      ch = new BroadcastChannel(repliesFor(thread));
+      ch.unref();
+      this.#replies.set(thread, ch);
+    }
+    ch.postMessage({ id, result } satisfies Reply);
   }
 }
 
@@ -134,6 +184,22 @@ const waiting = new Map<number, (r: ProcessResult) => void>();
 
 /** Asks the main thread's OcrSpawner to run the job; resolves with its result. */
 export function requestRun(job: ProcessJob, signal?: AbortSignal): Promise<ProcessResult> {
+  return request((id) => ({ id, thread: threadId, job }), job.timeoutMs, signal);
+}
+
+/** Asks the main thread's OcrSpawner to put a request to this thread's session running `spec` (started when needed). */
+export function requestSession(spec: SessionSpec, ask: SessionAsk, limits: SessionLimits, signal?: AbortSignal): Promise<ProcessResult> {
+  return request((id) => ({ id, thread: threadId, session: spec, ask, limits }), ask.timeoutMs, signal);
+}
+
+/** Ends this thread's sessions in the main thread (the engine closes). */
+export function requestCloseSessions(): void {
+  const requests = new BroadcastChannel(REQUESTS);
+  requests.postMessage({ closeSessions: true, thread: threadId } satisfies Request);
+  requests.close();
+}
+
+function request(message: (id: number) => Request, timeoutMs: number, signal?: AbortSignal): Promise<ProcessResult> {
   const requests = new BroadcastChannel(REQUESTS);
   if (!replies) {
     replies = new BroadcastChannel(repliesFor(threadId));
@@ -155,11 +221,11 @@ export function requestRun(job: ProcessJob, signal?: AbortSignal): Promise<Proce
     const cancel = () => requests.postMessage({ cancel: id, thread: threadId } satisfies Request);
     const timer = setTimeout(
       () => done({ code: null, signal: null, stdout: '', stderr: '', timedOut: false, error: 'the main thread did not answer (no OCR spawner running)' }),
-      job.timeoutMs + REPLY_GRACE_MS,
+      timeoutMs + REPLY_GRACE_MS,
     );
     signal?.addEventListener('abort', cancel, { once: true });
     waiting.set(id, done);
     replies!.ref();
-    requests.postMessage({ id, thread: threadId, job } satisfies Request);
+    requests.postMessage(message(id));
   });
 }

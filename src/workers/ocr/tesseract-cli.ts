@@ -5,11 +5,20 @@
 // In a pool thread the child is spawned by the MAIN thread (spawner.ts) on the thread's behalf: a
 // child spawned by a thread that is then terminated (document deadline, memory governor) is never
 // reaped and stays a zombie; the main thread lives as long as the process and kills a dead thread's child.
+// The page reads (the configured languages, --psm 3: every page pays one) go to ONE long-lived
+// tesseract per thread that reads image files named on its stdin (process-session.ts): models load
+// once, not once a page. The rarer reads (OSD, one line, vertical, other language order) run one-shot.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { OcrEngine, OcrImage, OcrModel, OcrRead, OcrReadRequest, Orientation } from './engine.ts';
 import { OcrEngineError, OcrTimeoutError, parseTsv } from './engine.ts';
 import { nativeTessdataDir } from './models.ts';
-import { requestRun, runProcess } from './spawner.ts';
+import { ProcessSession } from './process-session.ts';
+import type { SessionLimits, SessionSpec } from './process-session.ts';
+import { requestCloseSessions, requestRun, requestSession, runProcess } from './spawner.ts';
 import type { ProcessResult } from './spawner.ts';
 
 export const TESSERACT_BIN = 'tesseract';
@@ -40,24 +49,121 @@ export function toPgm(img: OcrImage): Buffer {
   return Buffer.concat([Buffer.from(`P5\n${img.width} ${img.height}\n255\n`, 'latin1'), img.data]);
 }
 
+/**
+ * Uncompressed 8-bit grey TIFF (one strip) with the page's dpi in its resolution tags: what the
+ * long-lived tesseract reads from a file (a graymap has no dpi, and --dpi is one value per process).
+ */
+export function toTiff(img: OcrImage): Buffer {
+  const SHORT = 3;
+  const LONG = 4;
+  const RATIONAL = 5;
+  const ifd = 8;
+  const count = 12;
+  const rational = ifd + 2 + count * 12 + 4;
+  const dataAt = rational + 16;
+  const entries: Array<[number, number, number]> = [
+    [256, LONG, img.width], [257, LONG, img.height], [258, SHORT, 8], [259, SHORT, 1], [262, SHORT, 1],
+    [273, LONG, dataAt], [277, SHORT, 1], [278, LONG, img.height], [279, LONG, img.width * img.height],
+    [282, RATIONAL, rational], [283, RATIONAL, rational + 8], [296, SHORT, 2],
+  ];
+  const b = Buffer.alloc(dataAt + img.width * img.height);
+  b.write('II', 0, 'latin1');
+  b.writeUInt16LE(42, 2);
+  b.writeUInt32LE(ifd, 4);
+  b.writeUInt16LE(count, ifd);
+  entries.forEach(([tag, type, value], i) => {
+    const at = ifd + 2 + i * 12;
+    b.writeUInt16LE(tag, at);
+    b.writeUInt16LE(type, at + 2);
+    b.writeUInt32LE(1, at + 4);
+    if (type === SHORT) b.writeUInt16LE(value, at + 8);
+    else b.writeUInt32LE(value, at + 8);
+  });
+  b.writeUInt32LE(0, ifd + 2 + count * 12);
+  for (const at of [rational, rational + 8]) {
+    b.writeUInt32LE(Math.max(1, Math.round(img.dpi)), at);
+    b.writeUInt32LE(1, at + 4);
+  }
+  b.set(img.data, dataAt);
+  return b;
+}
+
+/**
+ * The blank image listed after each page: its TSV page row ("1 N 0 0 0 0 0 0 13 5 -1") marks the end
+ * of the page's answer. A page of exactly this size is read one-shot instead.
+ */
+const END_IMAGE = { width: 13, height: 5 };
+const END_OF_ANSWER = `^1\t\\d+\t0\t0\t0\t0\t0\t0\t${END_IMAGE.width}\t${END_IMAGE.height}\t-1\t`;
+/** A long-lived tesseract ends after this long without a page (its ~80 MB go back) ... */
+export const SESSION_IDLE_MS = 30_000;
+
 export class NativeEngine implements OcrEngine {
   readonly kind = 'native';
   readonly model: OcrModel;
   readonly #bin: string;
   readonly #viaMain: boolean;
   readonly #inFlight = new Set<AbortController>();
+  readonly #limits: SessionLimits;
+  /** The languages and psm of the first read: the page read, which goes to the long-lived process. */
+  #sessionFor: string | undefined;
+  /** Used when not viaMain (main thread, tests): the session lives here. */
+  #session: ProcessSession | undefined;
+  #dir: string | undefined;
+  #pages = 0;
 
-  /** viaMain: spawn through the main thread's spawner (pool threads); else spawn here (main thread, tests). */
-  constructor(opts: { model: OcrModel; bin?: string; viaMain?: boolean }) {
+  /**
+   * viaMain: spawn through the main thread's spawner (pool threads); else spawn here (main thread, tests).
+   * recycleAfterPages: the long-lived tesseract is replaced after this many pages.
+   */
+  constructor(opts: { model: OcrModel; bin?: string; viaMain?: boolean; recycleAfterPages?: number; idleMs?: number }) {
     this.model = opts.model;
     this.#bin = opts.bin ?? TESSERACT_BIN;
     this.#viaMain = opts.viaMain ?? false;
+    this.#limits = { idleMs: opts.idleMs ?? SESSION_IDLE_MS, maxRequests: opts.recycleAfterPages ?? Number.MAX_SAFE_INTEGER };
   }
 
   async read(img: OcrImage, req: OcrReadRequest): Promise<OcrRead> {
-    const args = ['-', '-', '-l', req.langs, '--psm', String(req.psm ?? 3), '--dpi', String(img.dpi), '-c', 'tessedit_create_tsv=1'];
-    const tsv = await this.#run(args, req.langs.split('+'), img, req.timeoutMs);
+    const psm = String(req.psm ?? 3);
+    this.#sessionFor ??= `${req.langs} ${psm}`;
+    const tsv = this.#sessionFor === `${req.langs} ${psm}` && !(img.width === END_IMAGE.width && img.height === END_IMAGE.height)
+      ? await this.#readInSession(img, req.langs, psm, req.timeoutMs)
+      : await this.#run(['-', '-', '-l', req.langs, '--psm', psm, '--dpi', String(img.dpi), '-c', 'tessedit_create_tsv=1'], req.langs.split('+'), img, req.timeoutMs);
     return parseTsv(tsv);
+  }
+
+  /** The page as a TIFF file named on the long-lived tesseract's stdin, then the end image. */
+  async #readInSession(img: OcrImage, langs: string, psm: string, timeoutMs: number): Promise<string> {
+    if (timeoutMs <= 0) throw new OcrTimeoutError('page OCR deadline reached');
+    const dir = nativeTessdataDir(this.model, langs.split('+'));
+    const args = ['-', '-', '-l', langs, '--psm', psm, '-c', 'stream_filelist=1', '-c', 'tessedit_create_tsv=1'];
+    const spec: SessionSpec = { bin: this.#bin, args: dir ? ['--tessdata-dir', dir, ...args] : args, env: { OMP_THREAD_LIMIT: '1' } };
+    const work = this.#workDir();
+    const page = path.join(work, `page-${++this.#pages}.tif`);
+    writeFileSync(page, toTiff(img));
+    const ask = { input: `${page}\n${path.join(work, 'end.tif')}\n`, until: END_OF_ANSWER, timeoutMs };
+    const ac = new AbortController();
+    this.#inFlight.add(ac);
+    let r: ProcessResult;
+    try {
+      if (this.#viaMain) r = await requestSession(spec, ask, this.#limits, ac.signal);
+      else {
+        this.#session ??= new ProcessSession(spec, this.#limits);
+        r = await this.#session.ask(ask, ac.signal);
+      }
+    } finally {
+      this.#inFlight.delete(ac);
+      await unlink(page).catch(() => {});
+    }
+    return this.#check(r, timeoutMs, dir);
+  }
+
+  /** This engine's folder for page files (and the end image), made on first use. */
+  #workDir(): string {
+    if (!this.#dir) {
+      this.#dir = mkdtempSync(path.join(tmpdir(), 'filesearch-ocr-'));
+      writeFileSync(path.join(this.#dir, 'end.tif'), toTiff({ ...END_IMAGE, data: Buffer.alloc(END_IMAGE.width * END_IMAGE.height, 255), dpi: 200 }));
+    }
+    return this.#dir;
   }
 
   async orientation(img: OcrImage, timeoutMs: number): Promise<Orientation | undefined> {
@@ -68,6 +174,12 @@ export class NativeEngine implements OcrEngine {
   async close(): Promise<void> {
     for (const ac of this.#inFlight) ac.abort();
     this.#inFlight.clear();
+    this.#session?.close();
+    this.#session = undefined;
+    if (this.#viaMain && this.#sessionFor) requestCloseSessions();
+    this.#sessionFor = undefined;
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+    this.#dir = undefined;
   }
 
   async #run(args: string[], langs: string[], img: OcrImage, timeoutMs: number, osd = false): Promise<string> {
@@ -83,6 +195,11 @@ export class NativeEngine implements OcrEngine {
     } finally {
       this.#inFlight.delete(ac);
     }
+    return this.#check(r, timeoutMs, dir, osd);
+  }
+
+  /** stdout of a call that went well, else the typed error that says why it did not. */
+  #check(r: ProcessResult, timeoutMs: number, dir: string | undefined, osd = false): string {
     if (r.timedOut) throw new OcrTimeoutError(`page OCR took longer than ${timeoutMs} ms; the tesseract process was killed`);
     if (r.error) throw new OcrEngineError(`tesseract could not run: ${r.error}`);
     if (r.code !== 0) {
@@ -90,7 +207,7 @@ export class NativeEngine implements OcrEngine {
       if (missing.length) throw new OcrEngineError(`tesseract has no language data for ${missing.join(', ')}${dir ? ` in ${dir}` : ''}`);
       // OSD on a page with too few characters exits 1: that is "cannot tell", not a failure.
       if (osd && /too few characters|OSD failed/i.test(r.stderr)) return '';
-      const why = r.stderr.split('\n').filter((l) => l && !/^(Estimating resolution|Warning|Page number|Detected \d+ diacritics)/.test(l)).slice(-2).join('; ');
+      const why = r.stderr.split('\n').filter((l) => l && !/^(Estimating resolution|Warning|Page number|Page \d+ :|Detected \d+ diacritics)/.test(l)).slice(-2).join('; ');
       throw new OcrEngineError(`tesseract failed (${r.signal ? `signal ${r.signal}` : `exit ${r.code}`})${why ? `: ${why}` : ''}`);
     }
     return r.stdout;
