@@ -9,7 +9,10 @@ import { ConfigError } from '../src/errors.ts';
 import { chooseOcrEngine } from '../src/workers/ocr/choice.ts';
 import type { OcrImage } from '../src/workers/ocr/engine.ts';
 import { OcrEngineError, OcrTimeoutError, parseTsv } from '../src/workers/ocr/engine.ts';
-import { parseOsd } from '../src/workers/ocr/tesseract-cli.ts';
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NativeEngine, parseOsd, toPgm } from '../src/workers/ocr/tesseract-cli.ts';
+import { missingTitle, titleLanguages } from '../src/workers/ocr/layout.ts';
 import { readPage } from '../src/workers/ocr/page.ts';
 import { WasmEngine } from '../src/workers/ocr/tesseract-wasm.ts';
 import { cer } from './helpers/cer.ts';
@@ -124,6 +127,39 @@ describe('native engine: deadline', { skip: enginesUnderTest()[0]!.skip }, () =>
   });
 });
 
+describe('native engine: page reads share one long-lived tesseract', { skip: enginesUnderTest()[0]!.skip }, () => {
+  test('consecutive pages are read by one process, as a one-shot CLI call reads them; it is replaced after its page limit and ends on close', async () => {
+    const e = new NativeEngine({ model: 'fast', recycleAfterPages: 2 });
+    try {
+      const first = await page(LINES);
+      const a = await e.read(first, { langs: 'eng', timeoutMs: 60_000 });
+      const pid = e.sessionPid;
+      assert.ok(pid, 'a tesseract process stays for the next page');
+      const oneShot = execFileSync('tesseract', ['-', '-', '-l', 'eng', '--psm', '3', '--dpi', '200', '-c', 'tessedit_create_tsv=1'], { input: toPgm(first), encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
+      assert.deepEqual(a, parseTsv(oneShot), 'the same words, lines and confidence as a one-shot call');
+      const b = await e.read(await page([...LINES].reverse()), { langs: 'eng', timeoutMs: 60_000 });
+      assert.match(b.text.split('\n')[0]!, /reference number 4711/, 'the second page answers with its own text');
+      assert.equal(e.sessionPid, undefined, 'after 2 pages (the recycle limit) the process is ended');
+      await e.read(first, { langs: 'eng', timeoutMs: 60_000 });
+      assert.ok(e.sessionPid && e.sessionPid !== pid, 'the next page starts a new process');
+      const last = e.sessionPid;
+      await e.close();
+      assert.equal(e.sessionPid, undefined);
+      const alive = () => {
+        try {
+          return process.kill(last!, 0);
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 40 && alive(); i++) await sleep(50);
+      assert.equal(alive(), false, 'the process is gone after close');
+    } finally {
+      await e.close();
+    }
+  });
+});
+
 describe('wasm engine: runs in this thread and gives its heap back', () => {
   test('the module is recycled after N pages and rebuilt for the next', async () => {
     const e = new WasmEngine({ model: 'fast', recycleAfterPages: 2, maxHeapMb: 1000 });
@@ -191,7 +227,6 @@ describe('engine output parsing', () => {
   });
 
   test('a title band the page read already covers is not read again (no extra engine call)', async () => {
-    const { missingTitle } = await import('../src/workers/ocr/layout.ts');
     // A page of bars: a tall first line (the title band) and body lines below it.
     const width = 800;
     const height = 900;
@@ -210,6 +245,31 @@ describe('engine output parsing', () => {
     assert.deepEqual(calls, [], 'the band was read with the page: no second read');
     assert.equal(await missingTitle(engine, img, 'body text', 'eng', 10_000, [{ top: 200, bottom: 220 }]), 'TITLE');
     assert.deepEqual(calls, ['read'], 'a band the page read left out is read on its own');
+  });
+
+  test('a title line is read with the page\'s own script on the native engine, with the page\'s languages on wasm', async () => {
+    assert.equal(titleLanguages('eng+jpn', '会議の議事録は来週の月曜日に配布します Tel'), 'jpn');
+    assert.equal(titleLanguages('eng+jpn', 'Quarterly invoice for the harbour project'), 'eng');
+    assert.equal(titleLanguages('eng+jpn', 'Invoice 請求書 harbour'), 'eng+jpn');
+    assert.equal(titleLanguages('eng+jpn', ''), 'eng+jpn');
+    assert.equal(titleLanguages('eng', 'Quarterly invoice'), 'eng');
+    assert.equal(titleLanguages('jpn+deu', 'Rechnung für das Projekt'), 'deu');
+    const width = 800;
+    const height = 900;
+    const data = Buffer.alloc(width * height);
+    for (let i = 0; i < data.length; i++) data[i] = 200 + (i % 50);
+    const bar = (top: number, h: number) => {
+      for (let y = top; y < top + h; y++) for (let x = 50; x < 700; x++) data[y * width + x] = x % 40;
+    };
+    bar(40, 60);
+    for (let y = 200; y < 800; y += 40) bar(y, 20);
+    const img = { data, width, height, dpi: 200 };
+    for (const kind of ['native', 'wasm']) {
+      const langs: string[] = [];
+      const engine = { kind, read: async (_: unknown, req: { langs: string }) => (langs.push(req.langs), { text: '請求書', confidence: 90, words: 1 }) };
+      assert.equal(await missingTitle(engine, img, '会議の議事録は来週の月曜日に配布します', 'eng+jpn', 10_000), '請求書');
+      assert.deepEqual(langs, [kind === 'native' ? 'jpn' : 'eng+jpn'], kind);
+    }
   });
 
   test('the CLI OSD report gives the clockwise turn', () => {

@@ -73,9 +73,16 @@ describe('native OCR children are owned by the main thread', { skip: nativeSkip(
       const r = await pool.extract({ path: small, name: 'small.png', size: 0, limits, ocrLangs: 'eng+jpn', wantThumbnail: false });
       assert.equal(r.status, 'ok', r.error);
       assert.match(r.text, /harbour project/);
+      assert.equal(pool.ocrChildPids().length, 1, 'the thread\'s page-reading tesseract stays for its next page, owned by the main thread');
     } finally {
       await pool.close();
     }
+    let left = children().filter((c) => c.name === 'tesseract');
+    for (let i = 0; i < 40 && left.length; i++) {
+      await sleep(100);
+      left = children().filter((c) => c.name === 'tesseract');
+    }
+    assert.deepEqual(left, [], 'closing the pool ends the long-lived tesseract');
   });
 });
 

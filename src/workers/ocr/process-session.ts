@@ -34,7 +34,7 @@ export class ProcessSession {
   #idleTimer: NodeJS.Timeout | undefined;
   #busy = false;
   /** Set while a request waits: output and exit go to it. */
-  #pending: { out: Buffer[]; bytes: number; tail: string; err: string[]; until: RegExp; finish: (r: ProcessResult) => void } | undefined;
+  #pending: { child: ChildProcess; out: Buffer[]; bytes: number; tail: string; err: string[]; until: RegExp; finish: (r: ProcessResult) => void } | undefined;
 
   constructor(spec: SessionSpec, limits: SessionLimits, onSpawn?: (child: ChildProcess) => void) {
     this.spec = spec;
@@ -63,6 +63,7 @@ export class ProcessSession {
       }, ask.timeoutMs);
       signal?.addEventListener('abort', stop, { once: true });
       this.#pending = {
+        child,
         out: [],
         bytes: 0,
         tail: '',
@@ -97,7 +98,7 @@ export class ProcessSession {
     child.stdout!.on('data', (b: Buffer) => this.#stdout(child, b));
     child.stderr!.on('data', (b: Buffer) => {
       const p = this.#pending;
-      if (p && p.err.length < 64) p.err.push(b.toString('utf8'));
+      if (p?.child === child && p.err.length < 64) p.err.push(b.toString('utf8'));
     });
     // EPIPE when the child dies before reading its input: its exit says why.
     child.stdin!.on('error', () => {});
@@ -107,8 +108,9 @@ export class ProcessSession {
     });
     child.on('close', (code, sig) => {
       if (this.#child === child) this.#child = undefined;
+      // A child ended before (recycled, idle) must not answer the request of the one that replaced it.
       const p = this.#pending;
-      if (p) p.finish({ code, signal: sig, stdout: Buffer.concat(p.out).toString('utf8'), stderr: p.err.join(''), timedOut: false, ...(error ? { error } : {}) });
+      if (p?.child === child) p.finish({ code, signal: sig, stdout: Buffer.concat(p.out).toString('utf8'), stderr: p.err.join(''), timedOut: false, ...(error ? { error } : {}) });
     });
     return child;
   }
@@ -116,7 +118,7 @@ export class ProcessSession {
   #stdout(child: ChildProcess, b: Buffer): void {
     const p = this.#pending;
     // Output with no request waiting (none is expected): dropped, so it cannot pass for the next answer.
-    if (!p) return;
+    if (p?.child !== child) return;
     p.out.push(b);
     p.bytes += b.length;
     if (p.bytes > MAX_ANSWER_BYTES) {

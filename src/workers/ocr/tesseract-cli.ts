@@ -122,6 +122,11 @@ export class NativeEngine implements OcrEngine {
     this.#limits = { idleMs: opts.idleMs ?? SESSION_IDLE_MS, maxRequests: opts.recycleAfterPages ?? Number.MAX_SAFE_INTEGER };
   }
 
+  /** The long-lived tesseract this engine runs itself (not viaMain), while it runs. */
+  get sessionPid(): number | undefined {
+    return this.#session?.pid;
+  }
+
   async read(img: OcrImage, req: OcrReadRequest): Promise<OcrRead> {
     const psm = String(req.psm ?? 3);
     this.#sessionFor ??= `${req.langs} ${psm}`;
