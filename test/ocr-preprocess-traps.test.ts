@@ -40,6 +40,23 @@ function assertReads(res: ExtractResult, what: string): void {
   assert.deepEqual(missing, [], `${what}: missing ${missing.join(', ')} in ${text}`);
 }
 
+test('a page that already spans black to white skips the contrast stretch; a grey scan is stretched as sharp\'s normalise does', async () => {
+  const { stretchContrast } = await import('../src/workers/ocr/preprocess.ts');
+  const width = 200;
+  const height = 100;
+  const crisp = Buffer.alloc(width * height, 255);
+  for (let i = 0; i < crisp.length; i += 7) crisp[i] = 0;
+  const page = { data: crisp, width, height };
+  assert.equal(await stretchContrast(page), page, 'passed on as it is');
+  // A scan: grey paper (200-230), grey ink (60-90), no pure black or white.
+  const grey = Buffer.alloc(width * height);
+  for (let i = 0; i < grey.length; i++) grey[i] = i % 7 === 0 ? 60 + (i % 31) : 200 + (i % 31);
+  const out = await stretchContrast({ data: grey, width, height });
+  const want = await sharp(grey, { raw: { width, height, channels: 1 } }).normalise({ lower: 0, upper: 99 }).extractChannel(0).raw().toBuffer();
+  assert.ok(out.data.equals(want), 'the same pixels as sharp\'s normalise');
+  assert.ok(Math.min(...out.data) < 30 && !out.data.equals(grey), `stretched: darkest ${Math.min(...out.data)}`);
+});
+
 test('netpbm files are detected as images by their bytes', async () => {
   const bytes = netpbm(textImage({ size: 32 }), 'P5');
   const res = await extract({ path: write('scan.pgm', bytes), name: 'scan.pgm', size: bytes.length, limits, ocrLangs: 'eng+jpn', wantThumbnail: false });
