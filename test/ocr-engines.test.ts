@@ -217,6 +217,20 @@ describe('engine choice', () => {
   });
 });
 
+/** A page of bars: a tall first line (the title band) and body lines below it; paper and ink with some spread, as a scan has (the band finder thresholds between the two). */
+function titledPage(): OcrImage {
+  const width = 800;
+  const height = 900;
+  const data = Buffer.alloc(width * height);
+  for (let i = 0; i < data.length; i++) data[i] = 200 + (i % 50);
+  const bar = (top: number, h: number) => {
+    for (let y = top; y < top + h; y++) for (let x = 50; x < 700; x++) data[y * width + x] = x % 40;
+  };
+  bar(40, 60);
+  for (let y = 200; y < 800; y += 40) bar(y, 20);
+  return { data, width, height, dpi: 200 };
+}
+
 describe('engine output parsing', () => {
   test('TSV becomes lines and paragraphs with the mean word confidence; only confident words place a line', () => {
     const row = (par: number, line: number, word: number, conf: number, text: string) => `5\t1\t1\t${par}\t${line}\t${word}\t0\t${par * 100 + line * 10 + word}\t1\t5\t${conf}\t${text}`;
@@ -227,18 +241,7 @@ describe('engine output parsing', () => {
   });
 
   test('a title band the page read already covers is not read again (no extra engine call)', async () => {
-    // A page of bars: a tall first line (the title band) and body lines below it.
-    const width = 800;
-    const height = 900;
-    // Paper and ink with some spread, as a scan has (the band finder thresholds between the two).
-    const data = Buffer.alloc(width * height);
-    for (let i = 0; i < data.length; i++) data[i] = 200 + (i % 50);
-    const bar = (top: number, h: number) => {
-      for (let y = top; y < top + h; y++) for (let x = 50; x < 700; x++) data[y * width + x] = x % 40;
-    };
-    bar(40, 60);
-    for (let y = 200; y < 800; y += 40) bar(y, 20);
-    const img = { data, width, height, dpi: 200 };
+    const img = titledPage();
     const calls: string[] = [];
     const engine = { read: async () => (calls.push('read'), { text: 'TITLE', confidence: 90, words: 1 }) };
     assert.equal(await missingTitle(engine, img, 'body text', 'eng', 10_000, [{ top: 38, bottom: 102 }]), undefined);
@@ -254,16 +257,7 @@ describe('engine output parsing', () => {
     assert.equal(titleLanguages('eng+jpn', ''), 'eng+jpn');
     assert.equal(titleLanguages('eng', 'Quarterly invoice'), 'eng');
     assert.equal(titleLanguages('jpn+deu', 'Rechnung für das Projekt'), 'deu');
-    const width = 800;
-    const height = 900;
-    const data = Buffer.alloc(width * height);
-    for (let i = 0; i < data.length; i++) data[i] = 200 + (i % 50);
-    const bar = (top: number, h: number) => {
-      for (let y = top; y < top + h; y++) for (let x = 50; x < 700; x++) data[y * width + x] = x % 40;
-    };
-    bar(40, 60);
-    for (let y = 200; y < 800; y += 40) bar(y, 20);
-    const img = { data, width, height, dpi: 200 };
+    const img = titledPage();
     for (const kind of ['native', 'wasm']) {
       const langs: string[] = [];
       const engine = { kind, read: async (_: unknown, req: { langs: string }) => (langs.push(req.langs), { text: '請求書', confidence: 90, words: 1 }) };

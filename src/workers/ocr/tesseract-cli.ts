@@ -94,8 +94,11 @@ export function toTiff(img: OcrImage): Buffer {
  */
 const END_IMAGE = { width: 13, height: 5 };
 const END_OF_ANSWER = `^1\t\\d+\t0\t0\t0\t0\t0\t0\t${END_IMAGE.width}\t${END_IMAGE.height}\t-1\t`;
-/** A long-lived tesseract ends after this long without a page (its ~80 MB go back) ... */
-export const SESSION_IDLE_MS = 30_000;
+/**
+ * A long-lived tesseract ends after this long without a page, so its ~80 MB go back between OCR
+ * documents; pages of one scanned document, or of a run of them, come far closer together.
+ */
+export const SESSION_IDLE_MS = 10_000;
 
 export class NativeEngine implements OcrEngine {
   readonly kind = 'native';
