@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { detectLanguage, literalToJson } from '../src/stages/language.ts';
+import { detectLanguage, literalToJson, ngramView, readNgrams } from '../src/stages/language.ts';
 
 type Sample = { group: string; lang: string; text: string };
 const samples = JSON.parse(readFileSync(new URL('./fixtures/language-samples.json', import.meta.url), 'utf8')) as Sample[];
@@ -49,4 +49,31 @@ test("eld's database read as data is exactly the package's own object", async ()
   const body = source.slice(source.indexOf('=', source.indexOf('export const ngramsData')) + 1, source.lastIndexOf('}') + 1);
   assert.equal(JSON.stringify(JSON.parse(literalToJson(body))), JSON.stringify(ngramsData));
   assert.equal(literalToJson(`{a:1,'b\\'c':{7:'x"y'},"d":[true, 2.5]}`), '{"a":1,"b\'c":{"7":"x\\"y"},"d":[true, 2.5]}');
+});
+
+test("eld's database kept compact holds exactly the package's n-grams and header", async () => {
+  const entry = import.meta.resolve('eld/extrasmall');
+  const { ngramsData } = (await import(new URL('../ngrams/extrasmall.js', entry).href)) as { ngramsData: { ngrams: Record<string, Record<string, number>> } & Record<string, unknown> };
+  const db = readNgrams(readFileSync(new URL('../ngrams/extrasmall.js', entry), 'utf8'));
+  const { ngrams, ...header } = ngramsData;
+  assert.deepEqual(db.header, header);
+  const keys = Object.keys(ngrams);
+  assert.equal(db.index.size, keys.length);
+  const view = ngramView(db);
+  for (const k of keys) assert.deepEqual(view[k], ngrams[k], `n-gram ${JSON.stringify(k)}`);
+  assert.equal(view['not an n-gram'], undefined);
+  // Compact: typed arrays, no object per n-gram.
+  assert.ok(db.pairs.byteLength + db.offsets.byteLength < 1024 * 1024, `${db.pairs.byteLength + db.offsets.byteLength} bytes`);
+});
+
+test('a database the reader does not understand is refused, naming where', () => {
+  const ok = "export const ngramsData = {type:'T',languages:{0:'en',1:'ja'},isSubset:false,ngrams:{'ab':{0:5,1:7},cd:{1:9},'e\\'f':{0:1}}};";
+  const db = readNgrams(ok);
+  assert.deepEqual(db.header, { type: 'T', languages: { 0: 'en', 1: 'ja' }, isSubset: false });
+  assert.deepEqual(ngramView(db).ab, { 0: 5, 1: 7 });
+  assert.deepEqual(ngramView(db).cd, { 1: 9 });
+  assert.deepEqual(ngramView(db)["e'f"], { 0: 1 });
+  assert.throws(() => readNgrams(ok.replace('{0:5,', '{0:500,')), /over 255 at offset \d+/);
+  assert.throws(() => readNgrams(ok.replace('ngrams:', 'grams:')), /no ngrams object/);
+  assert.throws(() => readNgrams(ok.replace("cd:{1:9}", "cd:[1,9]")), /an n-gram expected/);
 });

@@ -5,31 +5,120 @@
 // their letters, so a Japanese report quoting English terms stays Japanese.
 //
 // Runs in the main thread, once per document, on at most SAMPLES × SAMPLE_CHARS characters (well under
-// a millisecond): the n-gram database costs ~30 MB of heap, which one copy here pays once, where every
-// pool thread would pay it again.
+// a millisecond): one copy of the n-gram database here, where every pool thread would pay for it again.
 import { readFileSync } from 'node:fs';
 
 type Detect = (text: string) => { language: string };
 
 /**
- * eld ships its database as a 1 MB JavaScript object literal; compiling that costs ~35 MB more resident
- * memory (and twice the time) than reading the same data with JSON.parse. So the literal is read as
- * data and handed to eld's own detector. Should eld's file layout change, the package's public entry is
- * used instead (same results, more memory).
+ * eld ships its database as a 1 MB JavaScript object literal: 49,553 n-grams, each a small object
+ * {languageIndex: score}. Compiled, or parsed into objects, that is ~15 MB of heap and ~35-50 MB of
+ * resident memory (the parse's garbage stays as committed heap) in a process whose budget is 500 MB.
+ * So the text is read once, straight into compact arrays (~3 MB with the n-gram map), and eld's own
+ * detector is given a view that builds an n-gram's {language: score} object when eld looks it up (a few
+ * hundred lookups per document). Should eld's file layout change, the package's public entry is used
+ * instead (same results, more memory).
  */
 async function loadDetector(): Promise<Detect> {
   try {
     const entry = import.meta.resolve('eld/extrasmall');
-    const source = readFileSync(new URL('../ngrams/extrasmall.js', entry), 'utf8');
-    const data = JSON.parse(literalToJson(source.slice(source.indexOf('=', source.indexOf('export const ngramsData')) + 1, source.lastIndexOf('}') + 1)));
+    const db = readNgrams(readFileSync(new URL('../ngrams/extrasmall.js', entry), 'utf8'));
     const { createEld } = (await import(new URL('../languageDetector.js', entry).href)) as { createEld(): { instance: { detect: Detect }; loadData(d: unknown): boolean } };
     const { instance, loadData } = createEld();
-    if (!loadData(data)) throw new Error('eld refused the database');
+    if (!loadData({ ...db.header, ngrams: ngramView(db) })) throw new Error('eld refused the database');
     return instance.detect;
   } catch {
     const { eld } = await import('eld/extrasmall');
     return eld.detect;
   }
+}
+
+/** eld's database, compact: n-gram -> its index; its (language, score) pairs at pairs[2*offsets[i] .. 2*offsets[i+1]). */
+export type CompactNgrams = { header: Record<string, unknown>; index: Map<string, number>; offsets: Uint32Array; pairs: Uint8Array };
+
+/**
+ * Reads `export const ngramsData = {type:…,languages:{…},isSubset:…,ngrams:{'key':{lang:score,…},…}}`.
+ * The header (everything before `ngrams`) is small and goes through literalToJson; the n-grams are
+ * scanned here. Throws on anything it does not expect (a language index or score over 255 included).
+ */
+export function readNgrams(source: string): CompactNgrams {
+  const start = source.indexOf('{', source.indexOf('export const ngramsData'));
+  const at0 = source.indexOf('ngrams:{', start);
+  if (start < 0 || at0 < 0) throw new Error('eld database: no ngrams object');
+  const header = JSON.parse(literalToJson(`${source.slice(start, at0).replace(/,\s*$/, '')}}`)) as Record<string, unknown>;
+  const index = new Map<string, number>();
+  // Upper bounds from the text's length; cut to size at the end.
+  let offsets = new Uint32Array(source.length >> 3);
+  let pairs = new Uint8Array(source.length >> 1);
+  let n = 0;
+  let p = 0;
+  let i = at0 + 'ngrams:{'.length;
+  const fail = (what: string): never => {
+    throw new Error(`eld database: ${what} at offset ${i}`);
+  };
+  const digits = (): number => {
+    let v = 0;
+    const from = i;
+    for (let c = source.charCodeAt(i); c >= 48 && c <= 57; c = source.charCodeAt(++i)) v = v * 10 + c - 48;
+    if (i === from) fail('a number expected');
+    return v;
+  };
+  while (source[i] !== '}') {
+    let key = '';
+    const q = source[i];
+    if (q === "'" || q === '"') {
+      const from = ++i;
+      let escaped = false;
+      for (; source[i] !== q; i++) {
+        if (i >= source.length) fail('an unterminated key');
+        if (source[i] === '\\') {
+          escaped = true;
+          i++;
+        }
+      }
+      // A plain slice is one flat string; only the few keys with an escape are rebuilt.
+      key = escaped ? source.slice(from, i).replace(/\\(.)/gs, '$1') : source.slice(from, i);
+      i++;
+    } else {
+      const from = i;
+      while (/[A-Za-z0-9_$]/.test(source[i] ?? '')) i++;
+      key = source.slice(from, i);
+    }
+    if (!key || source[i] !== ':' || source[i + 1] !== '{') fail('an n-gram expected');
+    i += 2;
+    offsets[n] = p;
+    while (source[i] !== '}') {
+      const lang = digits();
+      if (source[i++] !== ':') fail('":" expected');
+      const score = digits();
+      if (lang > 255 || score > 255) fail('a language index or score over 255');
+      pairs[2 * p] = lang;
+      pairs[2 * p + 1] = score;
+      p++;
+      if (source[i] === ',') i++;
+    }
+    i++;
+    index.set(key, n++);
+    if (source[i] === ',') i++;
+    else if (source[i] !== '}') fail('"," or "}" expected');
+  }
+  offsets[n] = p;
+  offsets = offsets.slice(0, n + 1);
+  pairs = pairs.slice(0, 2 * p);
+  return { header, index, offsets, pairs };
+}
+
+/** The n-grams as eld reads them (`ngrams[key]`, then `for (lang in entry)`), built per lookup. */
+export function ngramView({ index, offsets, pairs }: CompactNgrams): Record<string, Record<number, number> | undefined> {
+  return new Proxy({} as Record<string, Record<number, number> | undefined>, {
+    get(_target, key) {
+      const n = typeof key === 'string' ? index.get(key) : undefined;
+      if (n === undefined) return undefined;
+      const entry: Record<number, number> = {};
+      for (let k = offsets[n]!; k < offsets[n + 1]!; k++) entry[pairs[2 * k]!] = pairs[2 * k + 1]!;
+      return entry;
+    },
+  });
 }
 
 /** A JavaScript object literal of string/number keys and values (eld's database) as JSON text. */
