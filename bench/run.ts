@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchContext } from './harness/context.ts';
 import { startEmulator } from './harness/emulator.ts';
+import { fillCompileCache } from './harness/workers.ts';
 import { machineFacts } from './harness/machine.ts';
 import { FULL, QUICK } from './harness/options.ts';
 import { renderChart } from './report/chart.ts';
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
   ctx.progress(`${values.quick ? 'quick' : 'full'} bench on ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}`);
 
   const results: BenchResults = { machine, quick: opts.quick, sections: only, errors: {} };
+  await fillCompileCache(ctx);
   const run = async (name: Section, fn: () => Promise<void>) => {
     if (!only.includes(name)) return;
     try {

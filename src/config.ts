@@ -76,6 +76,8 @@ export type Config = {
     ocrModel: 'fast' | 'best';
     recycleAfterPages: number;
     maxWorkerMemoryMb: number;
+    /** A pool thread idle this long ends (its heap, caches and OCR engine go); 0: threads stay. */
+    idleSeconds: number;
   };
   stages: {
     /** Bounded queue capacities between stages. */
@@ -163,6 +165,8 @@ export const DEFAULTS = {
   OCR_MODEL: 'fast',
   RECYCLE_AFTER_PAGES: 200,
   MAX_WORKER_MEMORY_MB: 200,
+  /** A worker at rest holds the main thread only (~100 MB instead of ~230 MB with two warm threads). */
+  POOL_IDLE_SECONDS: 60,
   QUEUE_CAPACITY: 8,
   DOWNLOAD_CONCURRENCY: 32,
   DOWNLOAD_BYTES_BUDGET: 128 * 1024 * 1024,
@@ -199,6 +203,21 @@ export const DEFAULTS = {
 } as const;
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * What the process must be STARTED with: glibc reads its malloc settings before Node runs, so no code
+ * can set them later. The Dockerfile (ENV) and `npm start` set these; test/deploy-files.test.ts checks
+ * both, and the bench starts its worker processes with them (README "Memory" says what each saves).
+ * - MALLOC_ARENA_MAX 2: the pool, libvips and tesseract threads share two arenas instead of up to
+ *   8 per core, each keeping its own freed memory.
+ * - MALLOC_MMAP_THRESHOLD_ 128 KiB, fixed: every block from 128 KiB up (decoded images, file bytes,
+ *   canvases) is its own mapping, returned to the system when freed. glibc's default starts there but
+ *   raises the threshold after each such free, up to 32 MiB, and then keeps those blocks in the heap.
+ */
+export const PROCESS_ENV = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+} as const;
 
 function int(env: Env, name: keyof typeof DEFAULTS | string, def: number, min: number, max: number): number {
   const raw = env[name];
@@ -430,6 +449,7 @@ export function loadConfig(env: Env = process.env): Config {
       ocrModel: oneOf(env, 'OCR_MODEL', DEFAULTS.OCR_MODEL, ['fast', 'best'] as const),
       recycleAfterPages: int(env, 'RECYCLE_AFTER_PAGES', DEFAULTS.RECYCLE_AFTER_PAGES, 1, 1_000_000),
       maxWorkerMemoryMb: int(env, 'MAX_WORKER_MEMORY_MB', DEFAULTS.MAX_WORKER_MEMORY_MB, 64, 65_536),
+      idleSeconds: int(env, 'POOL_IDLE_SECONDS', DEFAULTS.POOL_IDLE_SECONDS, 0, 86_400),
     },
     stages: {
       queueCapacity: int(env, 'QUEUE_CAPACITY', DEFAULTS.QUEUE_CAPACITY, 1, 10_000),

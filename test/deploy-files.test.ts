@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { PrometheusTelemetry, STAGE_NAMES } from '../src/telemetry/metrics.ts';
-import { DEFAULTS, loadConfig, parseIndexUrl, parseThumbnailUrl } from '../src/config.ts';
+import { DEFAULTS, PROCESS_ENV, loadConfig, parseIndexUrl, parseThumbnailUrl } from '../src/config.ts';
 
 const root = new URL('../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -100,6 +100,21 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /^HEALTHCHECK [^\n]*(\\\n[^\n]*)*\/healthz/m);
     assert.deepEqual(instructions('EXPOSE'), [String(DEFAULTS.METRICS_PORT)]);
     assert.match(dockerfile, /TMPDIR=\/tmp/);
+  });
+
+  it('starts the process with the malloc settings of PROCESS_ENV, as npm start does, and a filled compile cache', () => {
+    // Every ENV instruction with its continuation lines, as NAME=value pairs.
+    const pairs = [...dockerfile.matchAll(/^ENV\s+((?:.*\\\n)*.*)$/gm)].flatMap((m) => m[1]!.replace(/\\\n/g, ' ').split(/\s+/));
+    const env = Object.fromEntries(pairs.filter((kv) => kv.includes('=')).map((kv) => kv.split('=') as [string, string]));
+    const start = JSON.parse(read('package.json')).scripts.start as string;
+    for (const [name, value] of Object.entries(PROCESS_ENV)) {
+      assert.equal(env[name], value, `Dockerfile ENV ${name}`);
+      assert.ok(start.includes(`${name}=\${${name}:-${value}}`), `npm start sets ${name}=${value}: ${start}`);
+    }
+    assert.match(start, /node bin\/filesearch-worker\.js$/, 'npm start goes through the installed command (it enables the compile cache)');
+    assert.ok(env.NODE_COMPILE_CACHE, 'NODE_COMPILE_CACHE is set');
+    const fill = dockerfile.indexOf('RUN node scripts/fill-compile-cache.ts');
+    assert.ok(fill > dockerfile.indexOf('COPY src') && fill > dockerfile.indexOf('ENV NODE_COMPILE_CACHE'), 'the cache is filled after the sources are copied, into NODE_COMPILE_CACHE');
   });
 
   it('copies only paths that exist and that .dockerignore lets into the build context', () => {

@@ -1,4 +1,4 @@
-import { test, describe, after } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -62,5 +62,33 @@ describe('extract pool isolation', { skip }, () => {
     await assert.rejects(p, /shutting down/);
     const r = await pool.extract(doc('g.tif'));
     assert.equal(r.status, 'ok', r.error);
+  });
+});
+
+describe('idle pool threads (POOL_IDLE_SECONDS)', { skip }, () => {
+  // Made once the suite above has closed its pool: both would share the process's one OCR spawner.
+  let pool: PoolExtractor;
+  before(() => {
+    pool = new PoolExtractor({ threads: 2, ocrLangs: 'eng', recycleAfterPages: 100, maxWorkerMemoryMb: 128, idleSeconds: 1, workerFile });
+  });
+  after(() => pool.close());
+
+  /** Waits until the pool has `n` threads; false after `ms`. */
+  async function threadsBecome(n: number, ms: number): Promise<boolean> {
+    for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 50))) if (pool.stats().threads === n) return true;
+    return false;
+  }
+
+  test('end once idle, so a worker at rest holds none, and the next document starts one again', async () => {
+    await pool.ready;
+    const r = await pool.extract(doc('idle-a.tif'));
+    assert.equal(r.status, 'ok', r.error);
+    assert.ok(await threadsBecome(0, 5_000), `threads still alive: ${pool.stats().threads}`);
+    const [again, other] = await Promise.all([pool.extract(doc('idle-b.tif')), pool.extract(doc('idle-c.tif'))]);
+    assert.equal(again.status, 'ok', again.error);
+    assert.match(again.text, /quick brown dog/);
+    assert.equal(other.status, 'ok', other.error);
+    assert.ok(pool.stats().threads >= 1 && pool.stats().threads <= 2, `threads: ${pool.stats().threads}`);
+    assert.equal(pool.stats().warm, true);
   });
 });

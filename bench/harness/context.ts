@@ -1,5 +1,7 @@
 // What every bench section is given, and the environment its worker processes run with.
+import os from 'node:os';
 import { join } from 'node:path';
+import { PROCESS_ENV } from '../../src/config.ts';
 import type { Emulator } from './emulator.ts';
 import type { BenchOptions } from './options.ts';
 
@@ -16,12 +18,21 @@ export type BenchContext = {
 let runs = 0;
 
 /**
+ * Node's compile cache for the worker processes (Node's own default place): the image ships one filled
+ * at build time, so a worker in production loads no TypeScript stripper; fillCompileCache() fills this one.
+ */
+export const COMPILE_CACHE_DIR = join(os.tmpdir(), 'node-compile-cache');
+
+/**
  * The environment `filesearch-worker run` would get in production, pointed at the emulator: only
  * the knobs a deployment sets. `sqsEndpoint` puts the delaying proxy in front of SQS (S3 stays direct).
  */
 export function workerEnv(ctx: BenchContext, queueUrl: string, extra: Record<string, string> = {}, sqsEndpoint?: string): Record<string, string> {
   const run = `run-${++runs}`;
   return {
+    // How the image starts the process: malloc settings and the compile cache.
+    ...PROCESS_ENV,
+    NODE_COMPILE_CACHE: COMPILE_CACHE_DIR,
     ...ctx.emu.fixture.env,
     QUEUE_URL: queueUrl,
     ...(sqsEndpoint ? { AWS_ENDPOINT_URL_SQS: sqsEndpoint } : {}),

@@ -118,6 +118,15 @@ async function main(): Promise<void> {
   clearTimeout(deadline);
   clearInterval(sampler);
   peakRss = Math.max(peakRss, processTreeRss());
+  const kernelPeakMb = await kernelPeakRssMb();
+  // At rest after the work, as a worker between bursts: the pipeline keeps polling the empty queue.
+  let rssIdleMb: number | undefined;
+  let threadsIdle: number | undefined;
+  if (spec.idleAfterMs) {
+    await new Promise((r) => setTimeout(r, spec.idleAfterMs));
+    rssIdleMb = processTreeRss() / 2 ** 20;
+    threadsIdle = pool.stats().threads;
+  }
   const result: WorkerResult = {
     mode: spec.mode,
     counts,
@@ -125,7 +134,8 @@ async function main(): Promise<void> {
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
     peakRssSampledMb: peakRss / 2 ** 20,
-    peakRssKernelMb: await kernelPeakRssMb(),
+    peakRssKernelMb: kernelPeakMb,
+    ...(rssIdleMb !== undefined ? { rssIdleMb, threadsIdle } : {}),
     warmMs,
     rssAtReadyMb,
     poolBusy: extractor.busyShare(),

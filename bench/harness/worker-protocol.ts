@@ -22,6 +22,8 @@ export type WorkerSpec = {
   sampleMs: number;
   /** Give up (and report incomplete) after this long. */
   timeoutMs: number;
+  /** After the run, stay at rest this long and report the RSS then (pool threads idle out after POOL_IDLE_SECONDS). */
+  idleAfterMs?: number;
 };
 
 export type WorkerResult = {
@@ -36,6 +38,10 @@ export type WorkerResult = {
   peakRssKernelMb: number;
   /** RSS once warm, before the first message: the pool's threads with their language data loaded, MB. */
   rssAtReadyMb: number;
+  /** Process tree RSS `idleAfterMs` after the run, at rest (the pipeline still polling), MB. */
+  rssIdleMb?: number;
+  /** Pool threads alive then. */
+  threadsIdle?: number;
   /** Mean share of the pool's threads that had a document while measuring. */
   poolBusy: number;
   /** Pool start-up (language data loaded in every thread) before 'go', ms. */

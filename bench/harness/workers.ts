@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { forkLogged } from './child.ts';
 import { machineBusy } from './machine-load.ts';
 import type { Emulator } from './emulator.ts';
+import { workerEnv, type BenchContext } from './context.ts';
 import type { FromWorker, WorkerResult, WorkerSpec } from './worker-protocol.ts';
 
 type Running = { child: ChildProcess; ready: Promise<number>; result: Promise<WorkerResult>; tail(): string };
@@ -95,4 +96,14 @@ function exited(child: ChildProcess): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * One worker process warmed and stopped on an empty queue: at exit Node writes every module it compiled
+ * (and every .ts file it stripped) to the compile cache, so the measured processes start as the image's
+ * do, with no TypeScript stripper in memory.
+ */
+export async function fillCompileCache(ctx: BenchContext): Promise<void> {
+  const q = ctx.emu.newQueue('compile-cache');
+  await runWorkers([{ spec: { mode: 'pipeline', extractor: 'pool', sampleMs: ctx.opts.sampleMs, timeoutMs: 120_000 }, env: workerEnv(ctx, q.url) }], ctx.tmpRoot, { emu: ctx.emu, queue: q.name, timeoutMs: 120_000 });
 }

@@ -28,6 +28,8 @@ function targets(r: BenchResults): string {
   rows.push(['full work', `≥ ${TARGETS.fullWorkRatio}× the sequential worker`, r.fullPipeline ? `${r.fullPipeline.ratio}×` : '–', v(r.fullPipeline && r.fullPipeline.ratio >= TARGETS.fullWorkRatio)]);
   rows.push(['CPU use, full work', `≥ ${TARGETS.cpuUtilization * 100} %`, r.fullPipeline ? `${Math.round(r.fullPipeline.cpuUtilization * 100)} %` : '–', v(r.fullPipeline && r.fullPipeline.cpuUtilization >= TARGETS.cpuUtilization)]);
   rows.push(['peak RSS', `< ${TARGETS.peakRssMb} MB (limit ${TARGETS.rssLimitMb})`, r.memory ? `${r.memory.peakRssMb} MB` : '–', v(r.memory && r.memory.peakRssMb < TARGETS.peakRssMb)]);
+  const idle = r.memory?.rssIdleMb;
+  rows.push(['RSS at rest after work', `< ${TARGETS.idleRssMb} MB`, idle === undefined ? '–' : `${idle} MB`, v(idle === undefined ? undefined : idle < TARGETS.idleRssMb)]);
   const sr = r.search && r.search.documents >= 100_000 ? r.search : undefined;
   rows.push(['search p95, 100,000 documents (SQLite)', `< ${TARGETS.searchP95Ms} ms`, sr ? `${sr.overall.p95Ms} ms` : '–', v(sr && sr.overall.p95Ms < TARGETS.searchP95Ms)]);
   return ['| figure | target | result | |', '| --- | --- | ---: | --- |', ...rows.map((x) => `| ${x.join(' | ')} |`)].join('\n');

@@ -38,6 +38,8 @@ export const TARGETS = {
   cpuUtilization: 0.85,
   peakRssMb: 400,
   rssLimitMb: 500,
+  /** RSS at rest after work (issue 10). */
+  idleRssMb: 150,
   /** Search p95 on the 100,000-document SQLite index, ms. */
   searchP95Ms: 50,
   /** OCR per page against the native CLI, same pages (issue 11). */

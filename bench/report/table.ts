@@ -1,5 +1,6 @@
 // The readable table printed on stdout (and reused, as Markdown, in results/README.md).
 import { TARGETS, type BenchResults } from './results.ts';
+import { IDLE_SETTLE_SECONDS } from '../sections/memory.ts';
 
 export const fmt = (x: number | undefined, digits = 0): string =>
   x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -60,10 +61,11 @@ export function blocks(r: BenchResults): Block[] {
   if (m) {
     out.push({
       title: '4. Memory — peak RSS of the pipeline process',
-      head: ['peak RSS, MB', 'sampled / VmHWM', 'RSS warm, idle', 'limit / target', 'docs', 'wall, s'],
-      rows: [[fmt(m.peakRssMb), `${fmt(m.peakRssSampledMb)} / ${fmt(m.peakRssKernelMb)}`, fmt(m.rssAtReadyMb), `< ${m.limitMb} / < ${TARGETS.peakRssMb} ${verdict(m.peakRssMb < TARGETS.peakRssMb)}`, `${m.run.docs} (${statusText(m.run.statuses)})`, fmt(m.run.wallSeconds, 1)]],
+      head: ['peak RSS, MB', 'sampled / VmHWM', 'RSS warm / at rest', 'limit / target', 'docs', 'wall, s'],
+      rows: [[fmt(m.peakRssMb), `${fmt(m.peakRssSampledMb)} / ${fmt(m.peakRssKernelMb)}`, `${fmt(m.rssAtReadyMb)} / ${fmt(m.rssIdleMb)}`, `< ${m.limitMb} / < ${TARGETS.peakRssMb} ${verdict(m.peakRssMb < TARGETS.peakRssMb)}`, `${m.run.docs} (${statusText(m.run.statuses)})`, fmt(m.run.wallSeconds, 1)]],
       notes: [
         `backlog: ${m.backlog.join('; ')}`,
+        ...(m.rssIdleMb === undefined ? [] : [`at rest: ${m.idleSeconds + IDLE_SETTLE_SECONDS} s after the backlog, POOL_IDLE_SECONDS=${m.idleSeconds}, ${m.threadsIdle ?? '?'} pool threads left: ${fmt(m.rssIdleMb)} MB (target < ${TARGETS.idleRssMb}: ${verdict(m.rssIdleMb < TARGETS.idleRssMb)})`]),
         ...m.byFile.map((f) => `alone on one thread: ${f.file}: peak ${fmt(f.peakRssMb)} MB (idle ${fmt(f.rssAtReadyMb)}), ${f.wallSeconds} s, ${f.status}`),
       ],
     });

@@ -9,7 +9,7 @@ import { otherLoad, perMin, round, workerEnv, type BenchContext } from '../harne
 import { corpusAvailable, CORPUS, examplePdf, fullMix, quickMix, type MixFile } from '../harness/corpus.ts';
 import { writeTruncatedCopy } from '../harness/big-files.ts';
 import { runWorkers } from '../harness/workers.ts';
-import type { WorkerMode, WorkerResult } from '../harness/worker-protocol.ts';
+import type { WorkerMode, WorkerResult, WorkerSpec } from '../harness/worker-protocol.ts';
 
 export type WorkRun = {
   label: string;
@@ -85,11 +85,11 @@ export function toRun(label: string, d: Drained, poolSize: number, cores: number
   };
 }
 
-export async function drainWith(ctx: BenchContext, objects: StoredObject[], mode: WorkerMode, env: Record<string, string>, timeoutMs = 600_000): Promise<Drained> {
+export async function drainWith(ctx: BenchContext, objects: StoredObject[], mode: WorkerMode, env: Record<string, string>, timeoutMs = 600_000, spec: Partial<WorkerSpec> = {}): Promise<Drained> {
   const q = ctx.emu.newQueue(`work-${mode}`);
   ctx.emu.enqueueUpserts(q.name, objects);
   const out = await runWorkers(
-    [{ spec: { mode, extractor: 'pool', expect: objects.length, sampleMs: ctx.opts.sampleMs, timeoutMs }, env: workerEnv(ctx, q.url, env) }],
+    [{ spec: { mode, extractor: 'pool', expect: objects.length, sampleMs: ctx.opts.sampleMs, timeoutMs, ...spec }, env: workerEnv(ctx, q.url, env) }],
     ctx.tmpRoot,
   );
   const r = out.results[0]!;

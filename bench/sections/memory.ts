@@ -13,6 +13,11 @@ export type MemoryResult = {
   peakRssKernelMb: number;
   /** RSS with the pool warm and no document yet: what the documents added is the difference. */
   rssAtReadyMb: number;
+  /** RSS at rest after the backlog, once the pool threads idled out (POOL_IDLE_SECONDS = idleSeconds). */
+  rssIdleMb: number | undefined;
+  /** Pool threads alive then (0 once they idled out). */
+  threadsIdle: number | undefined;
+  idleSeconds: number;
   limitMb: number;
   backlog: string[];
   run: WorkRun;
@@ -21,6 +26,8 @@ export type MemoryResult = {
 };
 
 const MB = 1024 * 1024;
+/** After its threads end, V8 keeps their freed heap pages pooled for 5-15 s before giving them back. */
+export const IDLE_SETTLE_SECONDS = 20;
 
 export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
   const m = ctx.opts.memory;
@@ -58,7 +65,14 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
   const objects = await uploadMix(ctx, [...big, ...others], 'memory');
 
   ctx.progress('memory: draining the backlog with the pipeline');
-  const d = await drainWith(ctx, objects, 'pipeline', { THUMBNAIL_URL: `s3://${ctx.emu.fixture.bucket}/thumbnails/`, POOL_SIZE: String(ctx.cores) });
+  const d = await drainWith(
+    ctx,
+    objects,
+    'pipeline',
+    { THUMBNAIL_URL: `s3://${ctx.emu.fixture.bucket}/thumbnails/`, POOL_SIZE: String(ctx.cores), POOL_IDLE_SECONDS: String(m.idleSeconds) },
+    600_000,
+    { idleAfterMs: (m.idleSeconds + IDLE_SETTLE_SECONDS) * 1000 },
+  );
   const { r } = d;
   const run = toRun('memory', d, ctx.cores, ctx.cores);
 
@@ -80,6 +94,9 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
     peakRssSampledMb: round(r.peakRssSampledMb),
     peakRssKernelMb: round(r.peakRssKernelMb),
     rssAtReadyMb: round(r.rssAtReadyMb),
+    rssIdleMb: r.rssIdleMb === undefined ? undefined : round(r.rssIdleMb),
+    threadsIdle: r.threadsIdle,
+    idleSeconds: m.idleSeconds,
     limitMb: 500,
     backlog,
     run,

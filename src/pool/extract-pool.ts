@@ -1,7 +1,8 @@
 // src/pool/: the main-thread side of the extract pool. It speaks to its threads only through the
 // contract in src/workers/protocol.ts and never imports the thread entry.
 //
-// The extract pool: piscina threads that stay warm (min = max), each owning one OCR engine. A
+// The extract pool: piscina threads, warmed at start, each owning one OCR engine; a thread idle for
+// POOL_IDLE_SECONDS ends and the next document starts a new one, so a worker at rest holds no thread. A
 // per-document deadline is enforced from this side by aborting the task, which makes piscina
 // terminate the thread running it: a hung or crashed document costs its thread, never the process.
 import { MessageChannel } from 'node:worker_threads';
@@ -30,6 +31,8 @@ export type PoolOptions = {
   recycleAfterPages: number;
   /** Bound on a thread's tesseract WASM heap before the module is recycled; its JS heap gets at most THREAD_HEAP_MB of it. */
   maxWorkerMemoryMb: number;
+  /** A thread idle this long ends (piscina starts one again for the next document); 0: threads stay. Default: none end. */
+  idleSeconds?: number;
   /** OCR_ENGINE and OCR_MODEL (default auto and DEFAULTS.OCR_MODEL); resolved once, here. */
   ocrEngine?: OcrEngineSetting;
   ocrModel?: OcrModel;
@@ -90,7 +93,7 @@ const THREAD_YOUNG_MB = 16;
 export class PoolExtractor implements Extractor, Sheddable {
   readonly #pool: Piscina;
   readonly #gate = RasterGate.buffer();
-  readonly #opts: Required<Omit<PoolOptions, 'telemetry' | 'ocrEngine' | 'ocrModel' | 'governor'>> & { telemetry: Telemetry; governor?: MemoryGovernor };
+  readonly #opts: Required<Omit<PoolOptions, 'telemetry' | 'ocrEngine' | 'ocrModel' | 'governor' | 'idleSeconds'>> & { telemetry: Telemetry; governor?: MemoryGovernor };
   /** The OCR engine every thread runs, and why. */
   readonly ocr: OcrEngineChoice;
   /** Runs the native engine's child processes for the pool threads (absent for wasm). */
@@ -127,11 +130,13 @@ export class PoolExtractor implements Extractor, Sheddable {
       ocr: { kind: this.ocr.kind, model: this.ocr.model, recycleAfterPages: opts.recycleAfterPages, maxHeapMb: opts.maxWorkerMemoryMb, viaMain: this.ocr.kind === 'native' },
       rasterGate: this.#gate,
     };
+    const idleMs = (opts.idleSeconds ?? 0) * 1000;
     this.#pool = new Piscina({
       filename: this.#opts.workerFile,
-      minThreads: opts.threads,
+      // Idle threads end only when asked to: a warm thread at rest holds ~65 MB (its heap, pdf.js, caches).
+      minThreads: idleMs > 0 ? 0 : opts.threads,
       maxThreads: opts.threads,
-      idleTimeout: 2 ** 31 - 1,
+      idleTimeout: idleMs > 0 ? idleMs : 2 ** 31 - 1,
       concurrentTasksPerWorker: 1,
       // A runaway JS heap (pdf.js on a hostile file) kills its thread alone.
       resourceLimits: { maxOldGenerationSizeMb: Math.min(THREAD_HEAP_MB, Math.max(64, opts.maxWorkerMemoryMb)), maxYoungGenerationSizeMb: THREAD_YOUNG_MB },
@@ -151,6 +156,9 @@ export class PoolExtractor implements Extractor, Sheddable {
     // children kept are those of the threads still listed (an exited thread's id reads -1).
     const killOrphans = () => this.#spawner?.killOrphans(this.#pool.threads.map((t) => t.threadId));
     this.#pool.on('workerDestroy', () => {
+      // A thread that ended (idle, deadline, governor) is no longer one that has worked.
+      const live = new Set(this.#pool.threads.map((t) => t.threadId));
+      for (const id of this.#usedThreads) if (!live.has(id)) this.#usedThreads.delete(id);
       killOrphans();
       freeIfHolderGone();
       // The destroyed thread may still be listed for a moment: look again once it is gone.
@@ -417,6 +425,7 @@ export function createExtractor(config: Config, telemetry: Telemetry, logger?: L
     ocrLangs: config.pool.ocrLangs,
     recycleAfterPages: config.pool.recycleAfterPages,
     maxWorkerMemoryMb: config.pool.maxWorkerMemoryMb,
+    idleSeconds: config.pool.idleSeconds,
     ocrEngine: config.pool.ocrEngine,
     ocrModel: config.pool.ocrModel,
     telemetry,

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { SqsS3Fixture } from './fauxqs.ts';
@@ -76,6 +77,8 @@ export async function spawnWorker(o: SpawnOptions): Promise<WorkerProcess> {
     ...o.fx.env,
     INDEX_URL: `sqlite:${o.dbPath}`,
     TMPDIR: o.tmpDir,
+    // As the image does: the compile cache lives outside the worker's temp dir (else <TMPDIR>/node-compile-cache).
+    NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache'),
     ...TEST_WORKER_ENV,
     METRICS_PORT: String(metricsPort),
     ...o.env,
