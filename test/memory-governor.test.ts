@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupLimitBytes, loadConfig, memoryConfig } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
-import { MemoryGovernor, processTreeRss, residentBytes } from '../src/pool/memory-governor.ts';
+import { isUnexecutedFork, MemoryGovernor, processTreeRss, residentBytes } from '../src/pool/memory-governor.ts';
 import { PoolExtractor } from '../src/pool/extract-pool.ts';
 import { silentLogger } from '../src/telemetry/log.ts';
 import { noTelemetry, type GovernorAction, type Telemetry } from '../src/telemetry/telemetry.ts';
@@ -68,6 +68,30 @@ test('the process tree RSS counts child processes (and their children)', { skip:
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+  }
+});
+
+test('a child between fork and exec (same executable and command line as its parent) is not counted again', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
+  // The parent holds 120 MB and starts a copy of itself (same argv: what a fork looks like before exec),
+  // which holds 60 MB of its own; the sampler counts the parent alone.
+  const script = `const { spawn } = require('node:child_process');
+    globalThis.b = Buffer.alloc((process.env.TWIN ? 60 : 120) * 1048576, 1);
+    if (process.env.TWIN) { setInterval(() => {}, 1000); } else {
+      const t = spawn(process.execPath, process.argv.slice(1).length ? ['-e', process.argv[1]] : process.execArgv, { env: { ...process.env, TWIN: '1' }, stdio: 'ignore' });
+      setTimeout(() => console.log(t.pid), 1500);
+      process.on('SIGTERM', () => { t.kill(); process.exit(0); });
+      setInterval(() => {}, 1000);
+    }`;
+  const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const twin = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d) => resolve(String(d).trim()))));
+    assert.ok(residentBytes(twin) > 60 * MiB, 'the look-alike child holds memory');
+    assert.equal(isUnexecutedFork(parent.pid!, twin), true);
+    const tree = processTreeRss(parent.pid!);
+    assert.ok(Math.abs(tree - residentBytes(parent.pid!)) < 5 * MiB, `tree ${Math.round(tree / MiB)} MB is the parent's ${Math.round(residentBytes(parent.pid!) / MiB)} MB`);
+  } finally {
+    parent.kill('SIGTERM');
+    await new Promise((r) => parent.once('exit', r));
   }
 });
 

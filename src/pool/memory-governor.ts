@@ -10,7 +10,7 @@
 //     replaces it); the pool retries that document once, alone and in lean mode, then indexes it by
 //     name as too_large. The pool decides admission and retries; the governor measures and logs.
 // Decoded images, canvases and WASM heaps live outside the V8 heap, so only the RSS tells the truth.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Logger } from '../telemetry/log.ts';
 import type { GovernorAction, Telemetry } from '../telemetry/telemetry.ts';
 
@@ -178,7 +178,12 @@ function mb(bytes: number): number {
 
 // ---- the process tree's resident memory, from /proc ----
 
-/** Resident bytes of this process and all its descendants (Linux /proc; elsewhere this process only). */
+/**
+ * Resident bytes of this process and all its descendants (Linux /proc; elsewhere this process only).
+ * A child caught between fork and exec is not counted: it still maps its parent's pages (shared,
+ * copy-on-write), so its RSS repeats the parent's — a 450 MB node process spawning tesseract showed a
+ * 400 MB "child" for a few milliseconds that owns no memory of its own.
+ */
 export function processTreeRss(root = process.pid): number {
   let total = 0;
   const seen = new Set<number>();
@@ -188,9 +193,20 @@ export function processTreeRss(root = process.pid): number {
     if (seen.has(pid)) continue;
     seen.add(pid);
     total += pid === process.pid ? process.memoryUsage.rss() : residentBytes(pid);
-    for (const child of childrenOf(pid)) stack.push(child);
+    for (const child of childrenOf(pid)) if (!isUnexecutedFork(pid, child)) stack.push(child);
   }
   return total;
+}
+
+/** A child that has not exec'd yet: same executable and same command line as its parent. */
+export function isUnexecutedFork(parent: number, child: number): boolean {
+  try {
+    if (readlinkSync(`/proc/${child}/exe`) !== readlinkSync(`/proc/${parent}/exe`)) return false;
+    return readFileSync(`/proc/${child}/cmdline`).equals(readFileSync(`/proc/${parent}/cmdline`));
+  } catch {
+    // Gone meanwhile (or not ours to read): counted as usual.
+    return false;
+  }
 }
 
 /** VmRSS of a process, bytes; 0 when it is gone. */
