@@ -101,6 +101,53 @@ function countingTelemetry(): Telemetry & { actions: Record<string, number> } {
   return { ...noTelemetry, actions, memoryAction: (a: GovernorAction) => void (actions[a] = (actions[a] ?? 0) + 1) };
 }
 
+test('an OCR child starts when the budget has room for what it will hold; waiting it asks for an idle thread; past its wait it runs only within the budget', async () => {
+  let rss = 300 * MiB;
+  const g = new MemoryGovernor({ budgetBytes: 500 * MiB, softShare: 0.75, hardShare: 0.9, sampleMs: 1_000_000, telemetry: countingTelemetry(), logger: silentLogger, sample: () => rss });
+  const ended: string[] = [];
+  g.start({ heaviest: async () => undefined, idleThread: () => ({ name: '(idle)', end: () => ended.push('(idle)') }) });
+  try {
+    const none = () => [];
+    assert.equal(await g.admitChild({ expectedBytes: 100 * MiB }, none, 0), undefined, '300 + 100 MB fits under the hard mark (450)');
+    // A child already running that is expected to grow by 80 MB more counts against the room.
+    const growing = () => [{ pid: process.pid, expectedBytes: residentBytes(process.pid) + 80 * MiB }];
+    rss = 420 * MiB;
+    g.check();
+    await sleep(10);
+    g.check();
+    await sleep(10);
+    assert.deepEqual(ended, ['(idle)'], 'over the soft mark an idle thread is ended at most every 10 s...');
+    rss = 300 * MiB;
+    g.check();
+    let admitted = false;
+    const waiting = g.admitChild({ expectedBytes: 100 * MiB }, growing, 60_000, 5).then((r) => ((admitted = true), r));
+    await sleep(30);
+    assert.equal(admitted, false, '300 + 80 + 100 MB does not fit: it waits');
+    await sleep(1_100); // the governor lets an ended thread's memory settle for a second
+    rss = 420 * MiB;
+    g.check();
+    await sleep(10);
+    assert.deepEqual(ended, ['(idle)', '(idle)'], '...but at once while a child waits for room');
+    rss = 200 * MiB;
+    g.check();
+    assert.equal(await waiting, undefined, 'room again: it starts');
+    rss = 420 * MiB;
+    g.check();
+    assert.equal(await g.admitChild({ expectedBytes: 70 * MiB }, none, 20, 5), undefined, 'no room under the hard mark after its wait, but 490 MB is within the budget: it runs');
+    // A long-lived session's child (here: this process) already holds what it has: only the rest is needed.
+    rss = 380 * MiB;
+    g.check();
+    assert.ok(residentBytes(process.pid) > 80 * MiB);
+    assert.equal(await g.admitChild({ expectedBytes: residentBytes(process.pid) + 50 * MiB, pid: process.pid }, none, 0), undefined, '380 + 50 MB more');
+    rss = 420 * MiB;
+    g.check();
+    const refused = await g.admitChild({ expectedBytes: 100 * MiB }, none, 20, 5);
+    assert.match(refused ?? '', /^memory: an OCR process for this page \(about 100 MB\) would take the process past its memory budget/);
+  } finally {
+    g.stop();
+  }
+});
+
 test('the governor samples; over the soft mark it pauses and ends an idle thread; over the hard mark the heaviest document, once per settle period', async () => {
   let rss = 100 * MiB;
   const telemetry = countingTelemetry();

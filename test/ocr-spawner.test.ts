@@ -116,3 +116,36 @@ test('a child that ends after the spawner is released (shutdown) is not answered
     process.off('uncaughtException', onFailure);
   }
 });
+
+test('a child waits for its memory admission: started once admitted, never started when refused or cancelled meanwhile', async () => {
+  const { OcrSpawner } = await import('../src/workers/ocr/spawner.ts');
+  const { BroadcastChannel } = await import('node:worker_threads');
+  const spawner = OcrSpawner.acquire();
+  const requests = new BroadcastChannel('filesearch:ocr-spawn');
+  const replies = new BroadcastChannel('filesearch:ocr-spawn:99998');
+  const answers: Array<{ id: number; result: { stdout: string; error?: string } }> = [];
+  replies.onmessage = (e: unknown) => answers.push((e as { data: (typeof answers)[number] }).data);
+  const asked: Array<{ bytes: number; maxWaitMs: number; open: (r: string | undefined) => void }> = [];
+  spawner.setAdmission((want, _running, maxWaitMs) => new Promise((open) => asked.push({ bytes: want.expectedBytes, maxWaitMs, open })));
+  try {
+    const job = (out: string) => ({ bin: process.execPath, args: ['-e', `process.stdout.write(${JSON.stringify(out)})`], input: new Uint8Array(), timeoutMs: 10_000, env: {}, expectedBytes: 90 * 1024 * 1024 });
+    for (const [id, out] of [[1, 'one'], [2, 'two'], [3, 'three']] as const) requests.postMessage({ id, thread: 99998, job: job(out) });
+    for (let i = 0; i < 100 && asked.length < 3; i++) await sleep(10);
+    assert.deepEqual(asked.map((a) => [a.bytes, a.maxWaitMs]), [[90 * 1024 * 1024, 5_000], [90 * 1024 * 1024, 5_000], [90 * 1024 * 1024, 5_000]], 'each asks with what it will hold and half its deadline');
+    await sleep(100);
+    assert.equal(spawner.pids.length, 0, 'nothing starts before it is admitted');
+    requests.postMessage({ cancel: 3, thread: 99998 });
+    await sleep(50);
+    asked[0]!.open(undefined);
+    asked[1]!.open('memory: no room');
+    asked[2]!.open(undefined);
+    for (let i = 0; i < 200 && answers.length < 2; i++) await sleep(20);
+    await sleep(300);
+    assert.deepEqual(answers.map((a) => [a.id, a.result.stdout, a.result.error]).sort(), [[1, 'one', undefined], [2, '', 'memory: no room']], 'the admitted one ran, the refused one did not, the cancelled one neither started nor answered');
+  } finally {
+    spawner.setAdmission(undefined);
+    spawner.release();
+    requests.close();
+    replies.close();
+  }
+});

@@ -152,6 +152,9 @@ export class PoolExtractor implements Extractor, Sheddable {
       if (holder > 0 && !this.#pool.threads.some((t) => t.threadId === holder)) gate.freeIfHeldBy(holder);
     };
     this.#spawner = this.ocr.kind === 'native' ? OcrSpawner.acquire() : undefined;
+    // An OCR child starts only when the memory budget has room for it (see MemoryGovernor.admitChild).
+    const governor = opts.governor;
+    if (governor) this.#spawner?.setAdmission((want, running, maxWaitMs) => governor.admitChild(want, running, maxWaitMs));
     // A thread ended mid-page (deadline, crash): its tesseract child has nobody to answer to. The
     // children kept are those of the threads still listed (an exited thread's id reads -1).
     const killOrphans = () => this.#spawner?.killOrphans(this.#pool.threads.map((t) => t.threadId));
@@ -354,6 +357,7 @@ export class PoolExtractor implements Extractor, Sheddable {
     this.#opts.governor?.stop();
     await this.ready.catch(() => {});
     await this.#pool.destroy();
+    if (this.#opts.governor) this.#spawner?.setAdmission(undefined);
     this.#spawner?.release();
   }
 

@@ -11,6 +11,7 @@
 //     name as too_large. The pool decides admission and retries; the governor measures and logs.
 // Decoded images, canvases and WASM heaps live outside the V8 heap, so only the RSS tells the truth.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../telemetry/log.ts';
 import type { GovernorAction, Telemetry } from '../telemetry/telemetry.ts';
 
@@ -123,6 +124,31 @@ export class MemoryGovernor {
   record(action: GovernorAction, name: string, detail: string): void {
     this.#opts.telemetry.memoryAction(action);
     this.#opts.logger.warn({ action, document: name, rssMb: mb(this.#rss), budgetMb: mb(this.budgetBytes) }, `memory governor: ${action.replace('_', ' ')} ${name}: ${detail}`);
+  }
+
+  /**
+   * Admission of a child process expected to hold `expectedBytes` (an OCR engine for one page): it
+   * starts once the tree, plus what the children already running are still expected to grow by, has
+   * room for it under the hard mark. Waiting, it asks for idle pool threads to be ended. After
+   * `maxWaitMs` it starts if it fits under the budget itself; else the reason it must not start.
+   */
+  async admitChild(want: { expectedBytes: number; pid?: number }, running: () => Array<{ pid: number; expectedBytes: number }>, maxWaitMs: number, sleepMs = this.#opts.sampleMs): Promise<string | undefined> {
+    const { expectedBytes, pid } = want;
+    const until = Date.now() + maxWaitMs;
+    // A session's child already holds part of it (counted in the sample); the others may still grow to what they expect.
+    const more = (expected: number, child: number | undefined) => Math.max(0, expected - (child ? residentBytes(child) : 0));
+    const needed = () => this.#rss + more(expectedBytes, pid) + running().reduce((n, c) => n + (c.pid === pid ? 0 : more(c.expectedBytes, c.pid)), 0);
+    while (needed() > this.hardBytes && Date.now() < until) {
+      this.#shedIdleSoon();
+      await sleep(sleepMs);
+    }
+    if (needed() <= this.budgetBytes) return undefined;
+    return `memory: an OCR process for this page (about ${mb(expectedBytes)} MB) would take the process past its memory budget (${mb(this.#rss)} of ${mb(this.budgetBytes)} MB in use); the page was not read`;
+  }
+
+  /** An idle pool thread is ended at the next sample, whatever the soft-mark pace (something waits for room). */
+  #shedIdleSoon(): void {
+    this.#lastSoftRecycle = 0;
   }
 
   /** One sample and what follows from it (the timer calls this; tests may call it directly). */

@@ -163,7 +163,13 @@ async function readPages(
       } else if (contentLength(layer) < MIN_TEXT_LAYER_CHARS && (await withTimeout(paintsImage(page), deadline.remaining, 'deadline'))) {
         skippedOcr++;
       }
-      if (n === 1 && opts.wantThumbnail && !thumbnail) thumbnail = await firstPageThumbnail(page, doc).catch(() => undefined);
+      if (n === 1 && opts.wantThumbnail && !thumbnail) {
+        // Rendering decodes the page's images (up to MAX_PAGE_IMAGE_BYTES) and its canvases: a big raster.
+        release = await opts.ocr.holdRaster?.(deadline.remaining);
+        thumbnail = await firstPageThumbnail(page, doc).catch(() => undefined);
+        release?.();
+        page.cleanup();
+      }
       pagesRead++;
       // Notes and form values are the page's content too, added after the OCR decision (a sticky note
       // on a scan must not stop the scan being read).

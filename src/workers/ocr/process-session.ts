@@ -11,7 +11,13 @@ import type { ProcessResult } from './spawner.ts';
 /** The command a session runs; two requests with the same spec can share a session. */
 export type SessionSpec = { bin: string; args: string[]; env: Record<string, string> };
 /** What to write to the child's stdin, and the pattern (RegExp source, multiline) that ends its answer on stdout. */
-export type SessionAsk = { input: string; until: string; timeoutMs: number };
+export type SessionAsk = {
+  input: string;
+  until: string;
+  timeoutMs: number;
+  /** Resident bytes the child is expected to reach on this request (its memory admission, see spawner.ts). */
+  expectedBytes?: number;
+};
 export type SessionLimits = { idleMs: number; maxRequests: number };
 
 /** stdout beyond this for one answer is a runaway child, not a page of text. */

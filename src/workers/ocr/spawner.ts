@@ -8,7 +8,27 @@ import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { ProcessSession, sessionKey } from './process-session.ts';
 import type { SessionAsk, SessionLimits, SessionSpec } from './process-session.ts';
 
-export type ProcessJob = { bin: string; args: string[]; input: Uint8Array; timeoutMs: number; env: Record<string, string> };
+export type ProcessJob = {
+  bin: string;
+  args: string[];
+  input: Uint8Array;
+  timeoutMs: number;
+  env: Record<string, string>;
+  /** Resident bytes the child is expected to reach (its admission under the memory budget waits for that much room). */
+  expectedBytes?: number;
+};
+
+/**
+ * Decides when a child may start or a session may take a page, from what its process is expected to
+ * hold (`pid`: a session's child, already resident) — the memory governor, wired by the pool. Resolves
+ * with undefined to go ahead (after waiting at most maxWaitMs for room), or with why it must not.
+ */
+export type ChildAdmission = (want: { expectedBytes: number; pid?: number }, running: () => RunningChild[], maxWaitMs: number) => Promise<string | undefined>;
+/** A child at work, with what it is expected to reach (0 for an idle session: what it holds is in its RSS). */
+export type RunningChild = { pid: number; expectedBytes: number };
+
+/** A child waits at most this share of its own deadline for memory to start in. */
+const ADMISSION_WAIT_SHARE = 0.5;
 export type ProcessResult = { code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean; error?: string };
 
 /** stdout beyond this is a runaway child, not a page of text. */
@@ -71,11 +91,16 @@ export class OcrSpawner {
   static #users = 0;
   readonly #requests = new BroadcastChannel(REQUESTS);
   readonly #replies = new Map<number, BroadcastChannel>();
-  readonly #children = new Map<string, { child: ChildProcess; thread: number }>();
+  readonly #children = new Map<string, { child: ChildProcess; thread: number; expectedBytes: number }>();
   /** Long-lived children (process-session.ts), by thread and command. */
   readonly #sessions = new Map<string, { session: ProcessSession; thread: number }>();
   /** Requests now answered by a session, by thread:id (so a cancel reaches it). */
   readonly #asking = new Map<string, AbortController>();
+  /** What each session's current request is expected to take its child to. */
+  readonly #sessionExpects = new Map<ProcessSession, number>();
+  /** Requests waiting for admission, by thread:id (a cancel, or their thread ending, drops them). */
+  readonly #admitting = new Map<string, number>();
+  #admission: ChildAdmission | undefined;
   #released = false;
 
   /** The process's spawner, shared by every pool; release() when done. */
@@ -101,9 +126,22 @@ export class OcrSpawner {
     return [...this.#children.values()].flatMap((c) => (c.thread === thread && c.child.pid ? [c.child.pid] : [])).concat(this.#sessionPids(thread));
   }
 
+  /** Children at work now with what each is expected to reach (the memory admission reads it). */
+  get running(): RunningChild[] {
+    const oneShot = [...this.#children.values()].flatMap((c) => (c.child.pid ? [{ pid: c.child.pid, expectedBytes: c.expectedBytes }] : []));
+    const sessions = [...this.#sessions.values()].flatMap((s) => (s.session.pid ? [{ pid: s.session.pid, expectedBytes: this.#sessionExpects.get(s.session) ?? 0 }] : []));
+    return oneShot.concat(sessions);
+  }
+
+  /** Sets (or clears) who decides when a child may start; without one, children start at once. */
+  setAdmission(admission: ChildAdmission | undefined): void {
+    this.#admission = admission;
+  }
+
   /** Pool threads ended: kills the children of every thread not in `alive` (nobody waits for them). */
   killOrphans(alive: number[]): void {
     for (const c of this.#children.values()) if (!alive.includes(c.thread)) c.child.kill('SIGKILL');
+    for (const [key, thread] of this.#admitting) if (!alive.includes(thread)) this.#admitting.delete(key);
     for (const [key, s] of this.#sessions) {
       if (alive.includes(s.thread)) continue;
       s.session.close();
@@ -127,6 +165,7 @@ export class OcrSpawner {
     if (--OcrSpawner.#users > 0) return;
     OcrSpawner.#instance = undefined;
     this.#released = true;
+    this.#admitting.clear();
     for (const c of this.#children.values()) c.child.kill('SIGKILL');
     for (const s of this.#sessions.values()) s.session.close();
     this.#sessions.clear();
@@ -137,6 +176,7 @@ export class OcrSpawner {
   #handle(msg: Request): void {
     if ('closeSessions' in msg) return this.#closeSessions(msg.thread);
     if ('cancel' in msg) {
+      this.#admitting.delete(`${msg.thread}:${msg.cancel}`);
       this.#children.get(`${msg.thread}:${msg.cancel}`)?.child.kill('SIGKILL');
       this.#asking.get(`${msg.thread}:${msg.cancel}`)?.abort();
       return;
@@ -149,18 +189,43 @@ export class OcrSpawner {
         s = { session: new ProcessSession(msg.session, msg.limits), thread: msg.thread };
         this.#sessions.set(sKey, s);
       }
-      const ac = new AbortController();
-      this.#asking.set(key, ac);
-      void s.session.ask(msg.ask, ac.signal).then((result) => {
+      const { session } = s;
+      const expectedBytes = msg.ask.expectedBytes ?? 0;
+      void this.#admit(key, msg.thread, { expectedBytes, ...(session.pid ? { pid: session.pid } : {}) }, msg.ask.timeoutMs).then(async (admitted) => {
+        if (admitted === undefined) return;
+        if (typeof admitted === 'string') return this.#reply(msg.thread, msg.id, refused(admitted));
+        const ac = new AbortController();
+        this.#asking.set(key, ac);
+        this.#sessionExpects.set(session, expectedBytes);
+        const result = await session.ask({ ...msg.ask, timeoutMs: msg.ask.timeoutMs - admitted }, ac.signal);
+        this.#sessionExpects.delete(session);
         this.#asking.delete(key);
         this.#reply(msg.thread, msg.id, result);
       });
       return;
     }
-    void runProcess(msg.job, undefined, (child) => this.#children.set(key, { child, thread: msg.thread })).then((result) => {
+    const expectedBytes = msg.job.expectedBytes ?? 0;
+    void this.#admit(key, msg.thread, { expectedBytes }, msg.job.timeoutMs).then(async (admitted) => {
+      if (admitted === undefined) return;
+      if (typeof admitted === 'string') return this.#reply(msg.thread, msg.id, refused(admitted));
+      const result = await runProcess({ ...msg.job, timeoutMs: msg.job.timeoutMs - admitted }, undefined, (child) => this.#children.set(key, { child, thread: msg.thread, expectedBytes }));
       this.#children.delete(key);
       this.#reply(msg.thread, msg.id, result);
     });
+  }
+
+  /**
+   * Waits for the memory admission (when there is one and the request says what it will hold): the
+   * milliseconds waited when it may go ahead, the reason when it must not, undefined when it was
+   * cancelled meanwhile (nobody waits for an answer).
+   */
+  async #admit(key: string, thread: number, want: { expectedBytes: number; pid?: number }, timeoutMs: number): Promise<number | string | undefined> {
+    if (!this.#admission || !want.expectedBytes) return 0;
+    const started = Date.now();
+    this.#admitting.set(key, thread);
+    const refusal = await this.#admission(want, () => this.running, timeoutMs * ADMISSION_WAIT_SHARE).catch((err: unknown) => `memory: ${String(err)}`);
+    if (!this.#admitting.delete(key)) return undefined;
+    return refusal ?? Date.now() - started;
   }
 
   #reply(thread: number, id: number, result: ProcessResult): void {
@@ -174,6 +239,10 @@ export class OcrSpawner {
     }
     ch.postMessage({ id, result } satisfies Reply);
   }
+}
+
+function refused(reason: string): ProcessResult {
+  return { code: null, signal: null, stdout: '', stderr: '', timedOut: false, error: reason };
 }
 
 // ---- the pool thread's side ----

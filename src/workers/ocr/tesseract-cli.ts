@@ -23,6 +23,16 @@ import type { ProcessResult } from './spawner.ts';
 
 export const TESSERACT_BIN = 'tesseract';
 
+const MiB = 1024 * 1024;
+/**
+ * What a tesseract child holds at most for one page, for its admission under the memory budget.
+ * Measured (tesseract 5, tessdata_fast eng+jpn, VmHWM): 59-65 MB for OSD, 70 MB for a small image,
+ * 78-85 MB for an A4 page at 200 dpi (2-4 MP), 107 MB for 8 MP: its models plus about 6 bytes a pixel.
+ */
+export function tesseractBytes(img: { width: number; height: number }): number {
+  return 72 * MiB + 8 * img.width * img.height;
+}
+
 export type NativeProbe = { usable: true; version: string; langs: string[] } | { usable: false; reason: string };
 
 /** Is the CLI on PATH with every language needed (and osd)? Run once, in the main thread. */
@@ -148,7 +158,7 @@ export class NativeEngine implements OcrEngine {
     const work = this.#workDir();
     const page = path.join(work, `page-${++this.#pages}.tif`);
     writeFileSync(page, toTiff(img));
-    const ask = { input: `${page}\n${path.join(work, 'end.tif')}\n`, until: END_OF_ANSWER, timeoutMs };
+    const ask = { input: `${page}\n${path.join(work, 'end.tif')}\n`, until: END_OF_ANSWER, timeoutMs, expectedBytes: tesseractBytes(img) };
     const ac = new AbortController();
     this.#inFlight.add(ac);
     let r: ProcessResult;
@@ -198,7 +208,7 @@ export class NativeEngine implements OcrEngine {
     this.#inFlight.add(ac);
     let r: ProcessResult;
     try {
-      const job = { bin: this.#bin, args: argv, input: toPgm(img), timeoutMs, env: { OMP_THREAD_LIMIT: '1' } };
+      const job = { bin: this.#bin, args: argv, input: toPgm(img), timeoutMs, env: { OMP_THREAD_LIMIT: '1' }, expectedBytes: tesseractBytes(img) };
       r = this.#viaMain ? await requestRun(job, ac.signal) : await runProcess(job, ac.signal);
     } finally {
       this.#inFlight.delete(ac);
@@ -209,6 +219,8 @@ export class NativeEngine implements OcrEngine {
   /** stdout of a call that went well, else the typed error that says why it did not. */
   #check(r: ProcessResult, timeoutMs: number, dir: string | undefined, osd = false): string {
     if (r.timedOut) throw new OcrTimeoutError(`page OCR took longer than ${timeoutMs} ms; the tesseract process was killed`);
+    // Refused by the memory admission: the reason already says so.
+    if (r.error?.startsWith('memory:')) throw new OcrEngineError(r.error);
     if (r.error) throw new OcrEngineError(`tesseract could not run: ${r.error}`);
     if (r.code !== 0) {
       const missing = [...r.stderr.matchAll(/Failed loading language '([^']+)'/g)].map((m) => m[1]);
