@@ -101,48 +101,61 @@ function countingTelemetry(): Telemetry & { actions: Record<string, number> } {
   return { ...noTelemetry, actions, memoryAction: (a: GovernorAction) => void (actions[a] = (actions[a] ?? 0) + 1) };
 }
 
-test('an OCR child starts when the budget has room for what it will hold; waiting it asks for an idle thread; past its wait it runs only within the budget', async () => {
+test('an OCR child starts when the budget has room for what it will hold: it makes room from idle sessions and threads, waits while other children work, and past that runs only within the budget', async () => {
   let rss = 300 * MiB;
   const g = new MemoryGovernor({ budgetBytes: 500 * MiB, softShare: 0.75, hardShare: 0.9, sampleMs: 1_000_000, telemetry: countingTelemetry(), logger: silentLogger, sample: () => rss });
   const ended: string[] = [];
-  g.start({ heaviest: async () => undefined, idleThread: () => ({ name: '(idle)', end: () => ended.push('(idle)') }) });
+  let idleThreads = 0;
+  g.start({ heaviest: async () => undefined, idleThread: () => (idleThreads > 0 ? { name: '(idle)', end: () => (idleThreads--, ended.push('(idle)')) } : undefined) });
+  const children = (running: Array<{ pid: number; expectedBytes: number }>, closeIdleSessions = () => false) => ({ running: () => running, closeIdleSessions });
   try {
-    const none = () => [];
-    assert.equal(await g.admitChild({ expectedBytes: 100 * MiB }, none, 0), undefined, '300 + 100 MB fits under the hard mark (450)');
-    // A child already running that is expected to grow by 80 MB more counts against the room.
-    const growing = () => [{ pid: process.pid, expectedBytes: residentBytes(process.pid) + 80 * MiB }];
+    assert.equal(await g.admitChild({ expectedBytes: 100 * MiB }, children([]), 0), undefined, '300 + 100 MB fits under the hard mark (450)');
+
     rss = 420 * MiB;
     g.check();
-    await sleep(10);
-    g.check();
-    await sleep(10);
-    assert.deepEqual(ended, ['(idle)'], 'over the soft mark an idle thread is ended at most every 10 s...');
+    let sessionsClosed = 0;
+    const idleSession = children([], () => ((sessionsClosed++, (rss = 340 * MiB)), true));
+    assert.equal(await g.admitChild({ expectedBytes: 100 * MiB }, idleSession, 60_000, 5), undefined);
+    assert.equal(sessionsClosed, 1, 'an idle OCR session was ended to make room');
+
+    // Another child at work, expected to grow by 80 MB more: 300 + 80 + 100 MB does not fit, so it waits.
     rss = 300 * MiB;
     g.check();
+    const busy = children([{ pid: process.pid, expectedBytes: residentBytes(process.pid) + 80 * MiB }]);
     let admitted = false;
-    const waiting = g.admitChild({ expectedBytes: 100 * MiB }, growing, 60_000, 5).then((r) => ((admitted = true), r));
-    await sleep(30);
-    assert.equal(admitted, false, '300 + 80 + 100 MB does not fit: it waits');
-    await sleep(1_100); // the governor lets an ended thread's memory settle for a second
+    const waiting = g.admitChild({ expectedBytes: 100 * MiB }, busy, 60_000, 5).then((r) => ((admitted = true), r));
+    await sleep(50);
+    assert.equal(admitted, false, 'it waits while the other child works');
+    rss = 200 * MiB;
+    assert.equal(await waiting, undefined, 'room again: it starts');
+
+    // An idle pool thread is ended for it at once, whatever the soft mark's pace.
     rss = 420 * MiB;
+    idleThreads = 2;
     g.check();
     await sleep(10);
-    assert.deepEqual(ended, ['(idle)', '(idle)'], '...but at once while a child waits for room');
-    rss = 200 * MiB;
-    g.check();
-    assert.equal(await waiting, undefined, 'room again: it starts');
+    assert.deepEqual(ended, ['(idle)'], 'over the soft mark one idle thread is ended (then one per 10 s)');
+    await sleep(1_100); // the governor lets an ended thread's memory settle for a second
+    const started = g.admitChild({ expectedBytes: 100 * MiB }, children([]), 60_000, 5);
+    await sleep(50);
+    assert.deepEqual(ended, ['(idle)', '(idle)'], 'a waiting child has the next idle thread ended at once');
+    rss = 300 * MiB;
+    assert.equal(await started, undefined);
+
+    // Nothing left to free and nothing to wait for: it does not wait; within the budget it runs, past it not.
     rss = 420 * MiB;
     g.check();
-    assert.equal(await g.admitChild({ expectedBytes: 70 * MiB }, none, 20, 5), undefined, 'no room under the hard mark after its wait, but 490 MB is within the budget: it runs');
+    const t0 = Date.now();
+    assert.equal(await g.admitChild({ expectedBytes: 70 * MiB }, children([]), 60_000, 5), undefined, '490 MB is within the budget: it runs');
+    const refused = await g.admitChild({ expectedBytes: 100 * MiB }, children([]), 60_000, 5);
+    assert.ok(Date.now() - t0 < 5_000, 'no waiting for what cannot come');
+    assert.match(refused ?? '', /^memory: an OCR process for this page \(about 100 MB\) would take the process past its memory budget \(420 of 500 MB in use\)/);
+
     // A long-lived session's child (here: this process) already holds what it has: only the rest is needed.
     rss = 380 * MiB;
     g.check();
     assert.ok(residentBytes(process.pid) > 80 * MiB);
-    assert.equal(await g.admitChild({ expectedBytes: residentBytes(process.pid) + 50 * MiB, pid: process.pid }, none, 0), undefined, '380 + 50 MB more');
-    rss = 420 * MiB;
-    g.check();
-    const refused = await g.admitChild({ expectedBytes: 100 * MiB }, none, 20, 5);
-    assert.match(refused ?? '', /^memory: an OCR process for this page \(about 100 MB\) would take the process past its memory budget/);
+    assert.equal(await g.admitChild({ expectedBytes: residentBytes(process.pid) + 50 * MiB, pid: process.pid }, children([{ pid: process.pid, expectedBytes: 0 }]), 0), undefined, '380 + 50 MB more');
   } finally {
     g.stop();
   }

@@ -154,7 +154,7 @@ export class PoolExtractor implements Extractor, Sheddable {
     this.#spawner = this.ocr.kind === 'native' ? OcrSpawner.acquire() : undefined;
     // An OCR child starts only when the memory budget has room for it (see MemoryGovernor.admitChild).
     const governor = opts.governor;
-    if (governor) this.#spawner?.setAdmission((want, running, maxWaitMs) => governor.admitChild(want, running, maxWaitMs));
+    if (governor) this.#spawner?.setAdmission((want, children, maxWaitMs) => governor.admitChild(want, children, maxWaitMs));
     // A thread ended mid-page (deadline, crash): its tesseract child has nobody to answer to. The
     // children kept are those of the threads still listed (an exited thread's id reads -1).
     const killOrphans = () => this.#spawner?.killOrphans(this.#pool.threads.map((t) => t.threadId));

@@ -28,6 +28,12 @@ export interface Sheddable {
   idleThread(): { name: string; end(): void } | undefined;
 }
 
+/** The child processes an admission weighs and may end (the OCR spawner's, see workers/ocr/spawner.ts). */
+export type ChildrenAtWork = {
+  running(): Array<{ pid: number; expectedBytes: number }>;
+  closeIdleSessions(): boolean;
+};
+
 export type GovernorOptions = {
   budgetBytes: number;
   softShare: number;
@@ -127,20 +133,26 @@ export class MemoryGovernor {
   }
 
   /**
-   * Admission of a child process expected to hold `expectedBytes` (an OCR engine for one page): it
-   * starts once the tree, plus what the children already running are still expected to grow by, has
-   * room for it under the hard mark. Waiting, it asks for idle pool threads to be ended. After
-   * `maxWaitMs` it starts if it fits under the budget itself; else the reason it must not start.
+   * Admission of a child process expected to hold `want.expectedBytes` (an OCR engine reading one page;
+   * `want.pid`: a long-lived one that already holds part of it). It goes ahead once the tree, plus what
+   * the children at work are still expected to grow by, has room for it under the hard mark. Else it
+   * makes room where nothing is lost — idle OCR sessions, then idle pool threads — and waits while other
+   * children work (they give memory back when done), at most `maxWaitMs`. Then it goes ahead if it fits
+   * under the budget itself, or gets the reason it must not start.
    */
-  async admitChild(want: { expectedBytes: number; pid?: number }, running: () => Array<{ pid: number; expectedBytes: number }>, maxWaitMs: number, sleepMs = this.#opts.sampleMs): Promise<string | undefined> {
+  async admitChild(want: { expectedBytes: number; pid?: number }, children: ChildrenAtWork, maxWaitMs: number, sleepMs = this.#opts.sampleMs): Promise<string | undefined> {
     const { expectedBytes, pid } = want;
     const until = Date.now() + maxWaitMs;
-    // A session's child already holds part of it (counted in the sample); the others may still grow to what they expect.
     const more = (expected: number, child: number | undefined) => Math.max(0, expected - (child ? residentBytes(child) : 0));
-    const needed = () => this.#rss + more(expectedBytes, pid) + running().reduce((n, c) => n + (c.pid === pid ? 0 : more(c.expectedBytes, c.pid)), 0);
+    const others = () => children.running().filter((c) => c.pid !== pid);
+    const needed = () => this.#rss + more(expectedBytes, pid) + others().reduce((n, c) => n + more(c.expectedBytes, c.pid), 0);
     while (needed() > this.hardBytes && Date.now() < until) {
+      const freed = children.closeIdleSessions();
       this.#shedIdleSoon();
+      // Nothing ended, nothing to end, no child at work, no ended thread's memory still to come back: waiting cannot help.
+      if (!freed && !others().some((c) => c.expectedBytes > 0) && this.#target?.idleThread() === undefined && Date.now() >= this.#settleUntil) break;
       await sleep(sleepMs);
+      this.check();
     }
     if (needed() <= this.budgetBytes) return undefined;
     return `memory: an OCR process for this page (about ${mb(expectedBytes)} MB) would take the process past its memory budget (${mb(this.#rss)} of ${mb(this.budgetBytes)} MB in use); the page was not read`;

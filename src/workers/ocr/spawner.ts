@@ -23,7 +23,14 @@ export type ProcessJob = {
  * hold (`pid`: a session's child, already resident) — the memory governor, wired by the pool. Resolves
  * with undefined to go ahead (after waiting at most maxWaitMs for room), or with why it must not.
  */
-export type ChildAdmission = (want: { expectedBytes: number; pid?: number }, running: () => RunningChild[], maxWaitMs: number) => Promise<string | undefined>;
+export type ChildAdmission = (want: { expectedBytes: number; pid?: number }, children: AdmissionContext, maxWaitMs: number) => Promise<string | undefined>;
+/** What the admission may look at and do while a request waits. */
+export type AdmissionContext = {
+  /** Children at work now, with what each is expected to reach. */
+  running(): RunningChild[];
+  /** Ends the long-lived children that wait for their next page (not the requester's); true if any was ended. */
+  closeIdleSessions(): boolean;
+};
 /** A child at work, with what it is expected to reach (0 for an idle session: what it holds is in its RSS). */
 export type RunningChild = { pid: number; expectedBytes: number };
 
@@ -153,6 +160,18 @@ export class OcrSpawner {
     return [...this.#sessions.values()].flatMap((s) => ((thread === undefined || s.thread === thread) && s.session.pid ? [s.session.pid] : []));
   }
 
+  /** Ends the sessions that are not answering a request (their ~70 MB come back; the next page starts a new one). */
+  #closeIdleSessions(except: number | undefined): boolean {
+    let closed = false;
+    for (const [key, s] of this.#sessions) {
+      if (this.#sessionExpects.has(s.session) || !s.session.pid || s.session.pid === except) continue;
+      s.session.close();
+      this.#sessions.delete(key);
+      closed = true;
+    }
+    return closed;
+  }
+
   #closeSessions(thread: number): void {
     for (const [key, s] of this.#sessions) {
       if (s.thread !== thread) continue;
@@ -223,7 +242,8 @@ export class OcrSpawner {
     if (!this.#admission || !want.expectedBytes) return 0;
     const started = Date.now();
     this.#admitting.set(key, thread);
-    const refusal = await this.#admission(want, () => this.running, timeoutMs * ADMISSION_WAIT_SHARE).catch((err: unknown) => `memory: ${String(err)}`);
+    const children: AdmissionContext = { running: () => this.running, closeIdleSessions: () => this.#closeIdleSessions(want.pid) };
+    const refusal = await this.#admission(want, children, timeoutMs * ADMISSION_WAIT_SHARE).catch((err: unknown) => `memory: ${String(err)}`);
     if (!this.#admitting.delete(key)) return undefined;
     return refusal ?? Date.now() - started;
   }

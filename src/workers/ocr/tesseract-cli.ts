@@ -27,10 +27,10 @@ const MiB = 1024 * 1024;
 /**
  * What a tesseract child holds at most for one page, for its admission under the memory budget.
  * Measured (tesseract 5, tessdata_fast eng+jpn, VmHWM): 59-65 MB for OSD, 70 MB for a small image,
- * 78-85 MB for an A4 page at 200 dpi (2-4 MP), 107 MB for 8 MP: its models plus about 6 bytes a pixel.
+ * 78-85 MB for an A4 page at 200 dpi (2-4 MP), 107 MB for 8 MP: its models (~64 MB) plus about 6 bytes a pixel.
  */
 export function tesseractBytes(img: { width: number; height: number }): number {
-  return 72 * MiB + 8 * img.width * img.height;
+  return 64 * MiB + 6 * img.width * img.height;
 }
 
 export type NativeProbe = { usable: true; version: string; langs: string[] } | { usable: false; reason: string };
