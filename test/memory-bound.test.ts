@@ -1,5 +1,5 @@
-// The memory promise, measured: `index` run as a person would (the CLI, the real pool, POOL_SIZE 2,
-// MALLOC_ARENA_MAX=2 as `npm start` and the Dockerfile set it) over a generated worst case — the
+// The memory promise, measured: `index` run as a person would (the installed command, the real pool,
+// POOL_SIZE 2, the malloc settings `npm start` and the Dockerfile set: PROCESS_ENV) over a generated worst case — the
 // 151-megapixel 1-bit soft mask on a 2 x 2 image, nested transparency groups with soft masks, two
 // 50 MB scanned PDFs, a 100-megapixel photo, a burst of scans — and the pdf.js corpus when it is
 // there. Peak RSS of the process and its children stays under 500 MiB, every file is documented,
@@ -16,6 +16,7 @@ import { childrenOf, processTreeRss, statusField } from '../src/pool/memory-gove
 import { makePdf, nestedSoftMaskPdf, pdfStream, softMaskBombPdf } from './helpers/make-pdf.ts';
 import { indexRows } from './helpers/worker-process.ts';
 import { DOC_STATUSES } from '../src/types.ts';
+import { PROCESS_ENV } from '../src/config.ts';
 
 const MiB = 1024 * 1024;
 const LIMIT = 500 * MiB;
@@ -70,13 +71,13 @@ async function generateWorstCase(dir: string): Promise<void> {
 /** Runs the CLI, sampling the resident memory of its process tree; the peak is the highest of the samples, VmHWM and /usr/bin/time's. */
 async function indexUnderMeasure(dirs: string[], db: string): Promise<Omit<Run, 'files' | 'dirs'>> {
   const useTime = existsSync(TIME);
-  const node = [process.execPath, 'src/cli.ts', 'index', ...dirs, '--db', db];
+  const node = [process.execPath, 'bin/filesearch-worker.js', 'index', ...dirs, '--db', db];
   const [cmd, ...args] = useTime ? [TIME, '-v', ...node] : node;
   const started = performance.now();
   const child = spawn(cmd!, args, {
     cwd: root,
     // A short MAX_OCR_PAGES keeps the test quick: memory is bounded per page, not per document.
-    env: { ...process.env, POOL_SIZE: '2', MALLOC_ARENA_MAX: '2', LOG_LEVEL: 'warn', MAX_OCR_PAGES: '3' },
+    env: { ...process.env, ...PROCESS_ENV, POOL_SIZE: '2', LOG_LEVEL: 'warn', MAX_OCR_PAGES: '3' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
