@@ -205,18 +205,23 @@ export const DEFAULTS = {
 type Env = Record<string, string | undefined>;
 
 /**
- * What the process must be STARTED with: glibc reads its malloc settings before Node runs, so no code
- * can set them later. The Dockerfile (ENV) and `npm start` set these; test/deploy-files.test.ts checks
- * both, and the bench starts its worker processes with them (README "Memory" says what each saves).
+ * What the process must be STARTED with: glibc reads its malloc settings and V8 its heap sizes before
+ * any of our code runs, so nothing can set them later. The Dockerfile (ENV) and `npm start` set these;
+ * test/deploy-files.test.ts checks both, and the bench starts its worker processes with them (README
+ * "Memory" has the figures).
  * - MALLOC_ARENA_MAX 2: the pool, libvips and tesseract threads share two arenas instead of up to
  *   8 per core, each keeping its own freed memory.
- * - MALLOC_MMAP_THRESHOLD_ 128 KiB, fixed: every block from 128 KiB up (decoded images, file bytes,
- *   canvases) is its own mapping, returned to the system when freed. glibc's default starts there but
- *   raises the threshold after each such free, up to 32 MiB, and then keeps those blocks in the heap.
+ * - MALLOC_MMAP_THRESHOLD_ 32 KiB, fixed: every block from 32 KiB up (stream chunks, decoded images, file
+ *   bytes, canvases) is its own mapping, returned to the system when freed, instead of leaving holes in
+ *   the heap that free() cannot give back (glibc's default: 128 KiB, raised after each big free up to 32 MiB).
+ * - NODE_OPTIONS --max-semi-space-size=4: V8's young generation (semi-spaces of 4 MB) in every isolate;
+ *   the main thread's otherwise grows to 2 x 32 MB under load. It also sets the pool threads' (their
+ *   resourceLimits say the same, THREAD_YOUNG_MB in src/pool/extract-pool.ts, for a process started without it).
  */
 export const PROCESS_ENV = {
   MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_MMAP_THRESHOLD_: '32768',
+  NODE_OPTIONS: '--max-semi-space-size=4',
 } as const;
 
 function int(env: Env, name: keyof typeof DEFAULTS | string, def: number, min: number, max: number): number {

@@ -102,10 +102,10 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /TMPDIR=\/tmp/);
   });
 
-  it('starts the process with the malloc settings of PROCESS_ENV, as npm start does, and a filled compile cache', () => {
+  it('starts the process with the malloc and heap settings of PROCESS_ENV, as npm start does, and a filled compile cache', () => {
     // Every ENV instruction with its continuation lines, as NAME=value pairs.
     const pairs = [...dockerfile.matchAll(/^ENV\s+((?:.*\\\n)*.*)$/gm)].flatMap((m) => m[1]!.replace(/\\\n/g, ' ').split(/\s+/));
-    const env = Object.fromEntries(pairs.filter((kv) => kv.includes('=')).map((kv) => kv.split('=') as [string, string]));
+    const env = Object.fromEntries(pairs.filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     const start = JSON.parse(read('package.json')).scripts.start as string;
     for (const [name, value] of Object.entries(PROCESS_ENV)) {
       assert.equal(env[name], value, `Dockerfile ENV ${name}`);
