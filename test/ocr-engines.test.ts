@@ -160,6 +160,23 @@ describe('native engine: page reads share one long-lived tesseract', { skip: eng
   });
 });
 
+describe('native engine: no writable TMPDIR', { skip: enginesUnderTest()[0]!.skip }, () => {
+  test('pages are read one-shot, with the page on stdin, when the page files cannot be written', async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/filesearch-ocr-test';
+    const e = new NativeEngine({ model: 'fast' });
+    try {
+      const r = await e.read(await page(LINES), { langs: 'eng', timeoutMs: 60_000 });
+      assert.match(r.text, /harbour project/);
+      assert.equal(e.sessionPid, undefined, 'no long-lived process without its page files');
+    } finally {
+      await e.close();
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+});
+
 describe('wasm engine: runs in this thread and gives its heap back', () => {
   test('the module is recycled after N pages and rebuilt for the next', async () => {
     const e = new WasmEngine({ model: 'fast', recycleAfterPages: 2, maxHeapMb: 1000 });

@@ -83,6 +83,10 @@ describe('native OCR children are owned by the main thread', { skip: nativeSkip(
       left = children().filter((c) => c.name === 'tesseract');
     }
     assert.deepEqual(left, [], 'closing the pool ends the long-lived tesseract');
+    // Its page files lived in a locked private dir of this process under TMPDIR: gone with the pool.
+    const ours = () => readdirSync(os.tmpdir()).filter((e) => e.startsWith(`filesearch-${process.pid}-`));
+    for (let i = 0; i < 40 && ours().length; i++) await sleep(50);
+    assert.deepEqual(ours(), [], 'no page files or dir left behind');
   });
 });
 

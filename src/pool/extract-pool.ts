@@ -5,6 +5,7 @@
 // POOL_IDLE_SECONDS ends and the next document starts a new one, so a worker at rest holds no thread. A
 // per-document deadline is enforced from this side by aborting the task, which makes piscina
 // terminate the thread running it: a hung or crashed document costs its thread, never the process.
+import os from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -18,6 +19,8 @@ import { EXTRACT_WORKER_FILE } from '../workers/protocol.ts';
 import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskName, PoolTasks, ThreadStarted } from '../workers/protocol.ts';
 import { DEFAULTS } from '../config.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { silentLogger } from '../telemetry/log.ts';
+import { OwnedTempDir } from '../flow/temp-dir.ts';
 import { chooseOcrEngine } from '../workers/ocr/choice.ts';
 import type { OcrEngineChoice, OcrEngineSetting } from '../workers/ocr/choice.ts';
 import type { OcrModel } from '../workers/ocr/engine.ts';
@@ -155,7 +158,9 @@ export class PoolExtractor implements Extractor, Sheddable {
       const holder = gate.holder;
       if (holder > 0 && !this.#pool.threads.some((t) => t.threadId === holder)) gate.freeIfHeldBy(holder);
     };
-    this.#spawner = this.ocr.kind === 'native' ? OcrSpawner.acquire() : undefined;
+    // Page files for the long-lived tesseract go to a locked private dir: removed on close, swept by
+    // the next start after a crash (src/flow/temp-dir.ts), like the pipeline's downloads.
+    this.#spawner = this.ocr.kind === 'native' ? OcrSpawner.acquire(() => OwnedTempDir.create(os.tmpdir(), silentLogger)) : undefined;
     // An OCR child starts only when the memory budget has room for it (see MemoryGovernor.admitChild).
     const governor = opts.governor;
     if (governor) this.#spawner?.setAdmission((want, children, maxWaitMs) => governor.admitChild(want, children, maxWaitMs));

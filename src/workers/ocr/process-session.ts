@@ -6,6 +6,9 @@
 // one); so does an idle spell and a number of requests (so whatever the child holds is given back).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import path from 'node:path';
 import type { ProcessResult } from './spawner.ts';
 
 /** The command a session runs; two requests with the same spec can share a session. */
@@ -18,6 +21,11 @@ export type SessionAsk = {
   /** Resident bytes the child is expected to reach on this request (its memory admission, see spawner.ts). */
   expectedBytes?: number;
 };
+/**
+ * A page for a child that reads image files named on its stdin: the page's bytes, and the bytes of the
+ * image listed after it, whose output (`until`) ends the answer.
+ */
+export type PageAsk = { page: Uint8Array; end: Uint8Array; until: string; timeoutMs: number; expectedBytes?: number };
 export type SessionLimits = { idleMs: number; maxRequests: number };
 
 /** stdout beyond this for one answer is a runaway child, not a page of text. */
@@ -154,6 +162,27 @@ function setRef(child: ChildProcess, on: boolean): void {
       if (on) h.ref();
       else h.unref();
     }
+  }
+}
+
+/**
+ * Writes the page as `<dir>/<name>.tif` (and the end image once per dir), names both on the session's
+ * stdin, and removes the page file when the answer is in (the dir is its owner's: removed on close,
+ * swept after a crash).
+ */
+export async function askWithPage(session: ProcessSession, dir: string, name: string, ask: PageAsk, signal?: AbortSignal): Promise<ProcessResult> {
+  const end = path.join(dir, 'end-of-page.tif');
+  const page = path.join(dir, `${name}.tif`);
+  try {
+    if (!existsSync(end)) writeFileSync(end, ask.end);
+    writeFileSync(page, ask.page);
+  } catch (err) {
+    return { ...failed(`cannot write the page for tesseract in ${dir}: ${(err as Error).message}`), unavailable: true };
+  }
+  try {
+    return await session.ask({ input: `${page}\n${end}\n`, until: ask.until, timeoutMs: ask.timeoutMs }, signal);
+  } finally {
+    await unlink(page).catch(() => {});
   }
 }
 

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { ProcessSession, sessionKey } from './process-session.ts';
-import type { SessionAsk, SessionLimits, SessionSpec } from './process-session.ts';
+import { askWithPage, ProcessSession, sessionKey } from './process-session.ts';
+import type { PageAsk, SessionLimits, SessionSpec } from './process-session.ts';
 
 export type ProcessJob = {
   bin: string;
@@ -36,7 +36,10 @@ export type RunningChild = { pid: number; expectedBytes: number };
 
 /** A child waits at most this share of its own deadline for memory to start in. */
 const ADMISSION_WAIT_SHARE = 0.5;
-export type ProcessResult = { code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean; error?: string };
+/** unavailable: no long-lived process could be used (no work dir): the caller reads one-shot instead. */
+export type ProcessResult = { code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean; error?: string; unavailable?: true };
+/** A private dir for the page files of long-lived OCR processes: its owner removes it; one left by a crash is swept (src/flow/temp-dir.ts). */
+export type WorkDir = { readonly path: string; remove(): Promise<void> };
 
 /** stdout beyond this is a runaway child, not a page of text. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -87,7 +90,7 @@ export function runProcess(job: ProcessJob, signal?: AbortSignal, onSpawn?: (chi
 
 type Request =
   | { id: number; thread: number; job: ProcessJob }
-  | { id: number; thread: number; session: SessionSpec; ask: SessionAsk; limits: SessionLimits }
+  | { id: number; thread: number; session: SessionSpec; ask: PageAsk; limits: SessionLimits }
   | { cancel: number; thread: number }
   | { closeSessions: true; thread: number };
 type Reply = { id: number; result: ProcessResult };
@@ -110,10 +113,18 @@ export class OcrSpawner {
   #admission: ChildAdmission | undefined;
   #released = false;
 
-  /** The process's spawner, shared by every pool; release() when done. */
-  static acquire(): OcrSpawner {
+  /** Makes the dir for page files, on the first page a long-lived process reads. */
+  #makeWorkDir: (() => Promise<WorkDir>) | undefined;
+  #workDir: Promise<WorkDir | undefined> | undefined;
+
+  /**
+   * The process's spawner, shared by every pool; release() when done. workDir: where long-lived
+   * processes' page files go (without it, or when it cannot be made, pages are read one-shot).
+   */
+  static acquire(workDir?: () => Promise<WorkDir>): OcrSpawner {
     OcrSpawner.#users++;
     OcrSpawner.#instance ??= new OcrSpawner();
+    OcrSpawner.#instance.#makeWorkDir ??= workDir;
     return OcrSpawner.#instance;
   }
 
@@ -188,6 +199,7 @@ export class OcrSpawner {
     for (const c of this.#children.values()) c.child.kill('SIGKILL');
     for (const s of this.#sessions.values()) s.session.close();
     this.#sessions.clear();
+    void this.#workDir?.then((dir) => dir?.remove()).catch(() => {});
     this.#requests.close();
     for (const ch of this.#replies.values()) ch.close();
   }
@@ -216,7 +228,10 @@ export class OcrSpawner {
         const ac = new AbortController();
         this.#asking.set(key, ac);
         this.#sessionExpects.set(session, expectedBytes);
-        const result = await session.ask({ ...msg.ask, timeoutMs: msg.ask.timeoutMs - admitted }, ac.signal);
+        const dir = await this.#dir();
+        const result = dir
+          ? await askWithPage(session, dir.path, `t${msg.thread}-${msg.id}`, { ...msg.ask, timeoutMs: msg.ask.timeoutMs - admitted }, ac.signal)
+          : { code: null, signal: null, stdout: '', stderr: '', timedOut: false, error: 'no work dir for OCR page files', unavailable: true as const };
         this.#sessionExpects.delete(session);
         this.#asking.delete(key);
         this.#reply(msg.thread, msg.id, result);
@@ -248,6 +263,12 @@ export class OcrSpawner {
     return refusal ?? Date.now() - started;
   }
 
+  /** The page files' dir, made once; undefined when there is none (no factory, or it failed). */
+  #dir(): Promise<WorkDir | undefined> {
+    this.#workDir ??= this.#makeWorkDir ? this.#makeWorkDir().catch(() => undefined) : Promise.resolve(undefined);
+    return this.#workDir;
+  }
+
   #reply(thread: number, id: number, result: ProcessResult): void {
     // Released while the child ran (shutdown): its thread is gone and its channel closed.
     if (this.#released) return;
@@ -277,7 +298,7 @@ export function requestRun(job: ProcessJob, signal?: AbortSignal): Promise<Proce
 }
 
 /** Asks the main thread's OcrSpawner to put a request to this thread's session running `spec` (started when needed). */
-export function requestSession(spec: SessionSpec, ask: SessionAsk, limits: SessionLimits, signal?: AbortSignal): Promise<ProcessResult> {
+export function requestSession(spec: SessionSpec, ask: PageAsk, limits: SessionLimits, signal?: AbortSignal): Promise<ProcessResult> {
   return request((id) => ({ id, thread: threadId, session: spec, ask, limits }), ask.timeoutMs, signal);
 }
 

@@ -9,15 +9,14 @@
 // tesseract per thread that reads image files named on its stdin (process-session.ts): models load
 // once, not once a page. The rarer reads (OSD, one line, vertical, other language order) run one-shot.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { OcrEngine, OcrImage, OcrModel, OcrRead, OcrReadRequest, Orientation } from './engine.ts';
 import { OcrEngineError, OcrTimeoutError, parseTsv } from './engine.ts';
 import { nativeTessdataDir } from './models.ts';
-import { ProcessSession } from './process-session.ts';
-import type { SessionLimits, SessionSpec } from './process-session.ts';
+import { askWithPage, ProcessSession } from './process-session.ts';
+import type { PageAsk, SessionLimits, SessionSpec } from './process-session.ts';
 import { requestCloseSessions, requestRun, requestSession, runProcess } from './spawner.ts';
 import type { ProcessResult } from './spawner.ts';
 
@@ -103,6 +102,7 @@ export function toTiff(img: OcrImage): Buffer {
  * of the page's answer. A page of exactly this size is read one-shot instead.
  */
 const END_IMAGE = { width: 13, height: 5 };
+const END_TIFF = toTiff({ ...END_IMAGE, data: Buffer.alloc(END_IMAGE.width * END_IMAGE.height, 255), dpi: 200 });
 const END_OF_ANSWER = `^1\t\\d+\t0\t0\t0\t0\t0\t0\t${END_IMAGE.width}\t${END_IMAGE.height}\t-1\t`;
 /**
  * A long-lived tesseract ends after this long without a page, so its ~80 MB go back between OCR
@@ -143,45 +143,55 @@ export class NativeEngine implements OcrEngine {
   async read(img: OcrImage, req: OcrReadRequest): Promise<OcrRead> {
     const psm = String(req.psm ?? 3);
     this.#sessionFor ??= `${req.langs} ${psm}`;
-    const tsv = this.#sessionFor === `${req.langs} ${psm}` && !(img.width === END_IMAGE.width && img.height === END_IMAGE.height)
-      ? await this.#readInSession(img, req.langs, psm, req.timeoutMs)
-      : await this.#run(['-', '-', '-l', req.langs, '--psm', psm, '--dpi', String(img.dpi), '-c', 'tessedit_create_tsv=1'], req.langs.split('+'), img, req.timeoutMs);
-    return parseTsv(tsv);
+    if (this.#sessionFor === `${req.langs} ${psm}` && !(img.width === END_IMAGE.width && img.height === END_IMAGE.height)) {
+      const tsv = await this.#readInSession(img, req.langs, psm, req.timeoutMs);
+      if (tsv !== undefined) return parseTsv(tsv);
+      // No place for page files: every read is one-shot from now on.
+      this.#sessionFor = 'none';
+    }
+    const args = ['-', '-', '-l', req.langs, '--psm', psm, '--dpi', String(img.dpi), '-c', 'tessedit_create_tsv=1'];
+    return parseTsv(await this.#run(args, req.langs.split('+'), img, req.timeoutMs));
   }
 
-  /** The page as a TIFF file named on the long-lived tesseract's stdin, then the end image. */
-  async #readInSession(img: OcrImage, langs: string, psm: string, timeoutMs: number): Promise<string> {
+  /**
+   * The page as a TIFF file named on the long-lived tesseract's stdin, then the end image. The files go
+   * to the main thread's work dir (spawner.ts; swept after a crash), or to this engine's own dir when it
+   * runs its processes itself. Undefined when no dir can be had.
+   */
+  async #readInSession(img: OcrImage, langs: string, psm: string, timeoutMs: number): Promise<string | undefined> {
     if (timeoutMs <= 0) throw new OcrTimeoutError('page OCR deadline reached');
     const dir = nativeTessdataDir(this.model, langs.split('+'));
     const args = ['-', '-', '-l', langs, '--psm', psm, '-c', 'stream_filelist=1', '-c', 'tessedit_create_tsv=1'];
     const spec: SessionSpec = { bin: this.#bin, args: dir ? ['--tessdata-dir', dir, ...args] : args, env: { OMP_THREAD_LIMIT: '1' } };
-    const work = this.#workDir();
-    const page = path.join(work, `page-${++this.#pages}.tif`);
-    writeFileSync(page, toTiff(img));
-    const ask = { input: `${page}\n${path.join(work, 'end.tif')}\n`, until: END_OF_ANSWER, timeoutMs, expectedBytes: tesseractBytes(img) };
+    const ask: PageAsk = { page: toTiff(img), end: END_TIFF, until: END_OF_ANSWER, timeoutMs, expectedBytes: tesseractBytes(img) };
     const ac = new AbortController();
     this.#inFlight.add(ac);
     let r: ProcessResult;
     try {
       if (this.#viaMain) r = await requestSession(spec, ask, this.#limits, ac.signal);
       else {
+        const work = this.#ownDir();
+        if (!work) return undefined;
         this.#session ??= new ProcessSession(spec, this.#limits);
-        r = await this.#session.ask(ask, ac.signal);
+        r = await askWithPage(this.#session, work, `page-${++this.#pages}`, ask, ac.signal);
       }
     } finally {
       this.#inFlight.delete(ac);
-      await unlink(page).catch(() => {});
     }
+    if (r.unavailable) return undefined;
     return this.#check(r, timeoutMs, dir);
   }
 
-  /** This engine's folder for page files (and the end image), made on first use. */
-  #workDir(): string {
-    if (!this.#dir) {
-      this.#dir = mkdtempSync(path.join(tmpdir(), 'filesearch-ocr-'));
-      writeFileSync(path.join(this.#dir, 'end.tif'), toTiff({ ...END_IMAGE, data: Buffer.alloc(END_IMAGE.width * END_IMAGE.height, 255), dpi: 200 }));
+  /** This engine's own dir for page files (not viaMain), made on first use; undefined when TMPDIR cannot take it. */
+  #ownDir(): string | undefined {
+    if (this.#dir === undefined) {
+      try {
+        this.#dir = mkdtempSync(path.join(tmpdir(), 'filesearch-ocr-'));
+      } catch {
+        this.#dir = '';
+      }
     }
-    return this.#dir;
+    return this.#dir || undefined;
   }
 
   async orientation(img: OcrImage, timeoutMs: number): Promise<Orientation | undefined> {
