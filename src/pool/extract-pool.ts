@@ -79,8 +79,6 @@ function leanResult(r: ExtractResult): ExtractResult {
 }
 
 const DEFAULT_GRACE_MS = 5_000;
-/** A document running alone must have grown memory by this many times the governor's minimum growth (4 x 5 % = 20 % of the budget). */
-const ALONE_GROWTH_FACTOR = 4;
 /** A thread busy in native code may not answer for its heap: then it weighs 0 (the longest-running goes). */
 const HEAP_STATS_TIMEOUT_MS = 250;
 const WARM_UP_ROUNDS = 3;
@@ -194,8 +192,8 @@ export class PoolExtractor implements Extractor, Sheddable {
     governor.record('lean_retry', req.name, `retried once, alone, in lean mode (no thumbnail, images up to ${LEAN.maxPixels / 1e6} MP)`);
     const second = await this.#attempt(leanRequest(req), signal, true);
     if (second !== ENDED_FOR_MEMORY) return leanResult(second);
-    const error = `memory: its extraction crossed the memory budget's hard mark (${Math.round(governor.hardBytes / 1024 / 1024)} MB), then, alone in lean mode, the budget itself (${Math.round(governor.budgetBytes / 1024 / 1024)} MB); indexed by name only`;
-    governor.record('gave_up', req.name, 'alone in lean mode it passed the budget: indexed by name as too_large');
+    const error = `memory: its extraction crossed the memory budget's hard mark (${Math.round(governor.hardBytes / 1024 / 1024)} of ${Math.round(governor.budgetBytes / 1024 / 1024)} MB), then again alone in lean mode; indexed by name only`;
+    governor.record('gave_up', req.name, 'alone in lean mode it crossed the hard mark again: indexed by name as too_large');
     return { ...failed(req, error), status: 'too_large' };
   }
 
@@ -294,12 +292,11 @@ export class PoolExtractor implements Extractor, Sheddable {
   async heaviest(minGrowthBytes: number): Promise<{ name: string; end(): void } | undefined> {
     const all = [...this.#active];
     const rss = this.#opts.governor?.rssBytes ?? 0;
-    // A document running alone (a lean retry, or the only one left) competes with nothing: ending it
-    // helps only past the budget itself, so the hard mark does not apply to it.
-    const overBudget = rss > (this.#opts.governor?.budgetBytes ?? Infinity);
-    // Alone, it is blamed only for a large growth of its own: an ordinary scan (an OCR child and a page
-    // raster) over a baseline that is already high is not the cause, a runaway is.
-    const blamed = (t: Running) => (!t.alone && all.length > 1 ? rss - t.rssAtStart > minGrowthBytes : overBudget && rss - t.rssAtStart > ALONE_GROWTH_FACTOR * minGrowthBytes);
+    // Alone (a lean retry, or the only one left), a document is blamed for what its own thread grew:
+    // its OCR processes were admitted by what they hold (MemoryGovernor.admitChild), so an ordinary
+    // scan over a baseline that is already high is not the cause; a page that decodes or renders
+    // past the hard mark is, and is ended there, before the budget.
+    const blamed = (t: Running) => (!t.alone && all.length > 1 ? rss - t.rssAtStart : rss - t.rssAtStart - this.#childrenBytes(t.threadId)) > minGrowthBytes;
     const tasks = all.filter(blamed);
     if (tasks.length === 0) return undefined;
     const weights = await Promise.all(tasks.map(async (t) => (await this.#threadBytes(t.threadId)) + this.#childrenBytes(t.threadId)));
