@@ -117,9 +117,6 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 test(`index ${hasCorpus ? 'the pdf.js corpus and ' : ''}a generated worst case with POOL_SIZE 2: peak RSS of the process and its children < 500 MiB, every file documented, exit 0`, {
   timeout: 900_000,
-  // Target not met yet (measured 2026-12-03, POOL_SIZE 2: 599 MiB for the process, 816 MiB with its
-  // OCR children): the test runs and reports its figures, but does not fail the suite until it is.
-  todo: 'peak RSS of this input is still over 500 MiB (README, Memory: what is left)',
 }, (t) => {
   t.diagnostic(`peak ${mb(run.peakBytes)} MiB (${run.how}); ${run.files} files in ${run.seconds.toFixed(0)} s`);
   const actions = [...run.stdout.matchAll(/"action":"(\w+)"/g)].map((m) => m[1]);

@@ -161,6 +161,26 @@ test('an OCR child starts when the budget has room for what it will hold: it mak
   }
 });
 
+test('over the soft mark an OCR process waiting for its next page is ended first, before any pool thread', async () => {
+  let rss = 100 * MiB;
+  const g = new MemoryGovernor({ budgetBytes: 1000 * MiB, softShare: 0.5, hardShare: 0.8, sampleMs: 1_000_000, telemetry: countingTelemetry(), logger: silentLogger, sample: () => rss });
+  const ended: string[] = [];
+  let idleOcr = 1;
+  g.start({
+    heaviest: async () => ({ name: 'big.pdf', end: () => ended.push('big.pdf') }),
+    idleThread: () => ({ name: '(idle)', end: () => ended.push('(idle)') }),
+    idleOcr: () => (idleOcr > 0 ? { name: 'idle OCR process', end: () => (idleOcr--, ended.push('ocr')) } : undefined),
+  });
+  try {
+    rss = 600 * MiB;
+    g.check();
+    await sleep(10);
+    assert.deepEqual(ended, ['ocr']);
+  } finally {
+    g.stop();
+  }
+});
+
 test('the governor samples; over the soft mark it pauses and ends an idle thread; over the hard mark the heaviest document, once per settle period', async () => {
   let rss = 100 * MiB;
   const telemetry = countingTelemetry();

@@ -285,6 +285,12 @@ export class PoolExtractor implements Extractor, Sheddable {
     return idle ? { name: `(idle pool thread ${idle.threadId})`, end: () => this.#recycle(idle) } : undefined;
   }
 
+  /** The OCR processes waiting for their next page, as one thing to end (nothing is lost: the next page starts one). */
+  idleOcr(): { name: string; end(): void } | undefined {
+    const pids = this.#spawner?.idleSessionPids ?? [];
+    return pids.length ? { name: `idle OCR process ${pids.join(', ')}`, end: () => void this.#spawner?.closeIdleSessions() } : undefined;
+  }
+
   /**
    * Of the running documents that grew memory, the one whose thread holds the most: V8 heap, the
    * array buffers it owns (decoded images, file bytes) and the OCR processes run for it.

@@ -26,6 +26,8 @@ export interface Sheddable {
   heaviest(minGrowthBytes: number): Promise<{ name: string; end(): void } | undefined>;
   /** An idle pool thread that has worked (its heap and caches stay until it ends), or undefined. */
   idleThread(): { name: string; end(): void } | undefined;
+  /** OCR processes waiting for their next page (~70 MB each; the next page starts a new one), or undefined. */
+  idleOcr?(): { name: string; end(): void } | undefined;
 }
 
 /** The child processes an admission weighs and may end (the OCR spawner's, see workers/ocr/spawner.ts). */
@@ -193,6 +195,15 @@ export class MemoryGovernor {
       // Over the soft mark an idle thread's heap is given back (no document is touched); over the hard
       // mark, failing that, the heaviest document's thread is ended.
       const hard = rss > this.hardBytes;
+      // An OCR process waiting for its next page goes first, at any pace: it costs only a restart.
+      const ocr = this.#target?.idleOcr?.();
+      if (ocr) {
+        this.#opts.logger.info({ rssMb: mb(rss), budgetMb: mb(this.budgetBytes) }, `memory governor: ${ocr.name} ended over the ${hard ? 'hard' : 'soft'} mark`);
+        ocr.end();
+        this.#settleUntil = Date.now() + SETTLE_MS;
+        this.#rssAtLastEnd = rss;
+        return;
+      }
       if (!hard && Date.now() - this.#lastSoftRecycle < SOFT_RECYCLE_MS) return;
       const victim = this.#target?.idleThread() ?? (hard ? await this.#target?.heaviest(this.budgetBytes * MIN_GROWTH_SHARE) : undefined);
       if (!victim) return;

@@ -171,7 +171,16 @@ export class OcrSpawner {
     return [...this.#sessions.values()].flatMap((s) => ((thread === undefined || s.thread === thread) && s.session.pid ? [s.session.pid] : []));
   }
 
+  /** Long-lived children waiting for their next page (the memory governor may end them: nothing is lost). */
+  get idleSessionPids(): number[] {
+    return [...this.#sessions.values()].flatMap((s) => (!this.#sessionExpects.has(s.session) && s.session.pid ? [s.session.pid] : []));
+  }
+
   /** Ends the sessions that are not answering a request (their ~70 MB come back; the next page starts a new one). */
+  closeIdleSessions(): boolean {
+    return this.#closeIdleSessions(undefined);
+  }
+
   #closeIdleSessions(except: number | undefined): boolean {
     let closed = false;
     for (const [key, s] of this.#sessions) {
