@@ -186,7 +186,7 @@ export const DEFAULTS = {
   /** Without MEMORY_LIMIT_MB or a cgroup limit: the budget of a worker on a 2-vCPU, 4 GB t3.medium. */
   MEMORY_LIMIT_MB: 500,
   MEMORY_SOFT_PERCENT: 75,
-  MEMORY_HARD_PERCENT: 90,
+  MEMORY_HARD_PERCENT: 85,
   MEMORY_SAMPLE_MS: 100,
   METRICS_PORT: 9464,
   LOG_LEVEL: 'info',
