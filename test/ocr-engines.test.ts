@@ -10,6 +10,8 @@ import { chooseOcrEngine } from '../src/workers/ocr/choice.ts';
 import type { OcrImage } from '../src/workers/ocr/engine.ts';
 import { OcrEngineError, OcrTimeoutError, parseTsv } from '../src/workers/ocr/engine.ts';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeEngine, parseOsd, toPgm } from '../src/workers/ocr/tesseract-cli.ts';
 import { missingTitle, titleLanguages } from '../src/workers/ocr/layout.ts';
@@ -130,6 +132,8 @@ describe('native engine: deadline', { skip: enginesUnderTest()[0]!.skip }, () =>
 describe('native engine: page reads share one long-lived tesseract', { skip: enginesUnderTest()[0]!.skip }, () => {
   test('consecutive pages are read by one process, as a one-shot CLI call reads them; it is replaced after its page limit and ends on close', async () => {
     const e = new NativeEngine({ model: 'fast', recycleAfterPages: 2 });
+    const pageDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('filesearch-ocr-')).sort();
+    const dirsBefore = pageDirs();
     try {
       const first = await page(LINES);
       const a = await e.read(first, { langs: 'eng', timeoutMs: 60_000 });
@@ -142,6 +146,7 @@ describe('native engine: page reads share one long-lived tesseract', { skip: eng
       assert.equal(e.sessionPid, undefined, 'after 2 pages (the recycle limit) the process is ended');
       await e.read(first, { langs: 'eng', timeoutMs: 60_000 });
       assert.ok(e.sessionPid && e.sessionPid !== pid, 'the next page starts a new process');
+      assert.deepEqual(pageDirs(), dirsBefore, 'each page file and its dir are gone once the page is read (the engine is not closed yet)');
       const last = e.sessionPid;
       await e.close();
       assert.equal(e.sessionPid, undefined);

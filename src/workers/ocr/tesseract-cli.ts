@@ -121,8 +121,6 @@ export class NativeEngine implements OcrEngine {
   #sessionFor: string | undefined;
   /** Used when not viaMain (main thread, tests): the session lives here. */
   #session: ProcessSession | undefined;
-  #dir: string | undefined;
-  #pages = 0;
 
   /**
    * viaMain: spawn through the main thread's spawner (pool threads); else spawn here (main thread, tests).
@@ -155,8 +153,8 @@ export class NativeEngine implements OcrEngine {
 
   /**
    * The page as a TIFF file named on the long-lived tesseract's stdin, then the end image. The files go
-   * to the main thread's work dir (spawner.ts; swept after a crash), or to this engine's own dir when it
-   * runs its processes itself. Undefined when no dir can be had.
+   * to the main thread's work dir (spawner.ts; swept after a crash), or to a dir for the page alone when
+   * this engine runs its processes itself. Undefined when no dir can be had.
    */
   async #readInSession(img: OcrImage, langs: string, psm: string, timeoutMs: number): Promise<string | undefined> {
     if (timeoutMs <= 0) throw new OcrTimeoutError('page OCR deadline reached');
@@ -170,28 +168,26 @@ export class NativeEngine implements OcrEngine {
     try {
       if (this.#viaMain) r = await requestSession(spec, ask, this.#limits, ac.signal);
       else {
-        const work = this.#ownDir();
-        if (!work) return undefined;
-        this.#session ??= new ProcessSession(spec, this.#limits);
-        r = await askWithPage(this.#session, work, `page-${++this.#pages}`, ask, ac.signal);
+        // Spawned here (tests, the main thread): a dir for this page only, gone with its answer (an
+        // engine here may never be closed, and nothing would sweep a dir kept across pages).
+        let work: string;
+        try {
+          work = mkdtempSync(path.join(tmpdir(), 'filesearch-ocr-'));
+        } catch {
+          return undefined;
+        }
+        try {
+          this.#session ??= new ProcessSession(spec, this.#limits);
+          r = await askWithPage(this.#session, work, 'page', ask, ac.signal);
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
       }
     } finally {
       this.#inFlight.delete(ac);
     }
     if (r.unavailable) return undefined;
     return this.#check(r, timeoutMs, dir);
-  }
-
-  /** This engine's own dir for page files (not viaMain), made on first use; undefined when TMPDIR cannot take it. */
-  #ownDir(): string | undefined {
-    if (this.#dir === undefined) {
-      try {
-        this.#dir = mkdtempSync(path.join(tmpdir(), 'filesearch-ocr-'));
-      } catch {
-        this.#dir = '';
-      }
-    }
-    return this.#dir || undefined;
   }
 
   async orientation(img: OcrImage, timeoutMs: number): Promise<Orientation | undefined> {
@@ -206,8 +202,6 @@ export class NativeEngine implements OcrEngine {
     this.#session = undefined;
     if (this.#viaMain && this.#sessionFor) requestCloseSessions();
     this.#sessionFor = undefined;
-    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
-    this.#dir = undefined;
   }
 
   async #run(args: string[], langs: string[], img: OcrImage, timeoutMs: number, osd = false): Promise<string> {
