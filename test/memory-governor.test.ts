@@ -101,7 +101,7 @@ function countingTelemetry(): Telemetry & { actions: Record<string, number> } {
   return { ...noTelemetry, actions, memoryAction: (a: GovernorAction) => void (actions[a] = (actions[a] ?? 0) + 1) };
 }
 
-test('an OCR child starts when the budget has room for what it will hold: it makes room from idle sessions and threads, waits while other children work, and past that runs only within the budget', async () => {
+test('an OCR child starts when the budget has room for what it will hold: it makes room from idle sessions and threads, waits while other children work, and past that runs only short of the budget', async () => {
   let rss = 300 * MiB;
   const g = new MemoryGovernor({ budgetBytes: 500 * MiB, softShare: 0.75, hardShare: 0.9, sampleMs: 1_000_000, telemetry: countingTelemetry(), logger: silentLogger, sample: () => rss });
   const ended: string[] = [];
@@ -146,10 +146,11 @@ test('an OCR child starts when the budget has room for what it will hold: it mak
     rss = 420 * MiB;
     g.check();
     const t0 = Date.now();
-    assert.equal(await g.admitChild({ expectedBytes: 70 * MiB }, children([]), 60_000, 5), undefined, '490 MB is within the budget: it runs');
+    assert.equal(await g.admitChild({ expectedBytes: 50 * MiB }, children([]), 60_000, 5), undefined, '470 MB is short of midway between the hard mark and the budget (475): it runs');
+    assert.match((await g.admitChild({ expectedBytes: 70 * MiB }, children([]), 60_000, 5)) ?? '', /^memory:/, '490 MB would leave too little for the other threads: it does not');
     const refused = await g.admitChild({ expectedBytes: 100 * MiB }, children([]), 60_000, 5);
     assert.ok(Date.now() - t0 < 5_000, 'no waiting for what cannot come');
-    assert.match(refused ?? '', /^memory: an OCR process for this page \(about 100 MB\) would take the process past its memory budget \(420 of 500 MB in use\)/);
+    assert.match(refused ?? '', /^memory: an OCR process for this page \(about 100 MB\) would take the process too close to its memory budget \(420 of 500 MB in use\)/);
 
     // A long-lived session's child (here: this process) already holds what it has: only the rest is needed.
     rss = 380 * MiB;

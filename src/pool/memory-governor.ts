@@ -140,7 +140,7 @@ export class MemoryGovernor {
    * the children at work are still expected to grow by, has room for it under the hard mark. Else it
    * makes room where nothing is lost — idle OCR sessions, then idle pool threads — and waits while other
    * children work (they give memory back when done), at most `maxWaitMs`. Then it goes ahead if it fits
-   * under the budget itself, or gets the reason it must not start.
+   * midway between the hard mark and the budget, or gets the reason it must not start.
    */
   async admitChild(want: { expectedBytes: number; pid?: number }, children: ChildrenAtWork, maxWaitMs: number, sleepMs = this.#opts.sampleMs): Promise<string | undefined> {
     const { expectedBytes, pid } = want;
@@ -156,8 +156,9 @@ export class MemoryGovernor {
       await sleep(sleepMs);
       this.check();
     }
-    if (needed() <= this.budgetBytes) return undefined;
-    return `memory: an OCR process for this page (about ${mb(expectedBytes)} MB) would take the process past its memory budget (${mb(this.#rss)} of ${mb(this.budgetBytes)} MB in use); the page was not read`;
+    // Past the hard mark only up to midway to the budget: the rest is for what the other threads grow between two samples.
+    if (needed() <= (this.hardBytes + this.budgetBytes) / 2) return undefined;
+    return `memory: an OCR process for this page (about ${mb(expectedBytes)} MB) would take the process too close to its memory budget (${mb(this.#rss)} of ${mb(this.budgetBytes)} MB in use); the page was not read`;
   }
 
   /** An idle pool thread is ended at the next sample, whatever the soft-mark pace (something waits for room). */
