@@ -78,6 +78,39 @@ test("a page's decoded images share MAX_PAGE_IMAGE_BYTES: the image past it is l
   assert.doesNotMatch(once.error ?? '', /left out/, 'under a larger budget all three are decoded');
 });
 
+/** `pages` text-less pages, each painting its own `side` x `side` grey image over the whole page (a scan). */
+function scannedPages(pages: number, side: number): Buffer {
+  const kids = Array.from({ length: pages }, (_, i) => `${3 + i * 3} 0 R`).join(' ');
+  const bodies: Array<string | Buffer> = ['<< /Type /Catalog /Pages 2 0 R >>', `<< /Type /Pages /Kids [${kids}] /Count ${pages} >>`];
+  const pixels = deflateSync(Buffer.alloc(side * side, 200));
+  for (let i = 0; i < pages; i++) {
+    const o = 3 + i * 3;
+    bodies.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 612] /Resources << /XObject << /Im0 ${o + 2} 0 R >> >> /Contents ${o + 1} 0 R >>`);
+    bodies.push(pdfStream(Buffer.from('q 612 0 0 612 0 0 cm /Im0 Do Q')));
+    bodies.push(pdfStream(pixels, `/Type /XObject /Subtype /Image /Width ${side} /Height ${side} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode`));
+  }
+  return makePdf(bodies);
+}
+
+test('scanned pages past the OCR limit are counted without decoding their images', async () => {
+  // 3000 x 3000 is 36 MB as RGBA, over a 20 MB page budget: any decode attempt is reported as "left out".
+  const file = write('scans-past-limit.pdf', scannedPages(4, 3000));
+  const result = await extractPdf(file, { limits: { ...limits, maxOcrPages: 1, maxPageImageBytes: 20 * MiB }, deadline: new Deadline(60_000), ocr, wantThumbnail: false });
+  assert.match(result.error ?? '', /OCR limit of 1 pages reached: 3 scanned pages not read/);
+  assert.match(result.error ?? '', /page 1: an image of 3000x3000 pixels was left out/, 'the page read for OCR is decoded (and its image over the budget)');
+  assert.doesNotMatch(result.error ?? '', /page [234]: an image/, 'pages 2-4 were only looked at, not decoded');
+});
+
+test('a page looked at for images first is then OCR\'d from its embedded image at native size', async () => {
+  const file = write('scan-probed.pdf', scannedPages(2, 1200));
+  const seen: Array<{ width: number }> = [];
+  const spy: OcrRunner = { ...ocr, prepare: async (src) => (seen.push(src as { width: number }), ocr.prepare(src)) };
+  const result = await extractPdf(file, { limits: { ...limits, maxOcrPages: 1 }, deadline: new Deadline(60_000), ocr: spy, wantThumbnail: true });
+  assert.deepEqual(seen.map((s) => s.width), [1200], 'the real operator list (with the decoded image) was built after the probe');
+  assert.ok(result.thumbnail && result.thumbnail.length > 0);
+  assert.match(result.error ?? '', /OCR limit of 1 pages reached: 1 scanned pages not read/);
+});
+
 test('nested transparency groups with soft masks: the render stops at the canvas budget, the thread lives on', async () => {
   const file = write('nested.pdf', nestedSoftMaskPdf(40));
   const { result, grewMb } = await measured(() => extractPdf(file, { limits, deadline: new Deadline(60_000), ocr, wantThumbnail: true }));

@@ -12,7 +12,7 @@ import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, Text
 import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/prepare.ts';
 import { THUMBNAIL_WIDTH, thumbnailFromRaw } from './thumbnail.ts';
 import { pdfMetadata } from './pdf-metadata.ts';
-import { budgetedCanvasFactory, describeImageLeftOut, installPdfjsLimits, onImageLeftOut } from './pdfjs-limits.ts';
+import { budgetedCanvasFactory, describeImageLeftOut, installPdfjsLimits, onImageLeftOut, probePaintsImage } from './pdfjs-limits.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -134,22 +134,22 @@ async function readPages(
       page = await withTimeout(doc.getPage(n), deadline.remaining, 'deadline');
       const layer = await withTimeout(pageText(page), deadline.remaining, 'deadline');
       let text = layer;
-      if (contentLength(layer) < MIN_TEXT_LAYER_CHARS && ocrPages < limits.maxOcrPages) {
+      // Known without decoding an image; only a page that is then read has its images decoded.
+      const scanned = contentLength(layer) < MIN_TEXT_LAYER_CHARS && (await withTimeout(paintsImage(page), deadline.remaining, 'deadline'));
+      if (scanned && ocrPages < limits.maxOcrPages) {
         // The operator list decodes the page's images: from here to the OCR-ready image is one big raster.
         release = await opts.ocr.holdRaster?.(deadline.remaining);
         let img: OcrImage | undefined;
-        if (await withTimeout(paintsImage(page), deadline.remaining, 'deadline')) {
-          let src: RawPixels | undefined = await withTimeout(scanSource(page, doc), deadline.remaining, 'deadline');
-          if (n === 1 && opts.wantThumbnail) thumbnail = await thumbnailFromRaw(src).catch(() => undefined);
-          try {
-            img = await opts.ocr.prepare(src);
-          } catch (err) {
-            problems.add(`page ${n}: OCR failed: ${(err as Error).message}`);
-          }
-          // Let pdf.js and the full-size pixels go before the (long) recognition.
-          src = undefined;
-          page.cleanup();
+        let src: RawPixels | undefined = await withTimeout(scanSource(page, doc), deadline.remaining, 'deadline');
+        if (n === 1 && opts.wantThumbnail) thumbnail = await thumbnailFromRaw(src).catch(() => undefined);
+        try {
+          img = await opts.ocr.prepare(src);
+        } catch (err) {
+          problems.add(`page ${n}: OCR failed: ${(err as Error).message}`);
         }
+        // Let pdf.js and the full-size pixels go before the (long) recognition.
+        src = undefined;
+        page.cleanup();
         release?.();
         if (img) {
           try {
@@ -160,7 +160,7 @@ async function readPages(
             problems.add(`page ${n}: OCR failed: ${(err as Error).message}`);
           }
         }
-      } else if (contentLength(layer) < MIN_TEXT_LAYER_CHARS && (await withTimeout(paintsImage(page), deadline.remaining, 'deadline'))) {
+      } else if (scanned) {
         skippedOcr++;
       }
       if (n === 1 && opts.wantThumbnail && !thumbnail) {
@@ -241,10 +241,9 @@ async function imageOps(): Promise<Set<number>> {
   return IMAGE_OPS;
 }
 
+/** Whether the page paints an image; no image is decoded to find out (pdfjs-limits.ts). */
 async function paintsImage(page: PDFPageProxy): Promise<boolean> {
-  const ops = await imageOps();
-  const list = await page.getOperatorList();
-  return list.fnArray.some((fn) => ops.has(fn));
+  return probePaintsImage(page, await imageOps());
 }
 
 type RawPixels = Extract<OcrSource, { kind: 'raw' }>;
@@ -261,12 +260,11 @@ async function embeddedScan(page: PDFPageProxy): Promise<RawPixels | undefined> 
   const others = list.fnArray.filter((fn) => fn !== OPS.paintImageXObject && IMAGE_OPS.has(fn)).length;
   if (images.length !== 1 || others > 0) return undefined;
   const id = images[0]![0];
-  let img: { width: number; height: number; kind?: number; data?: Uint8Array | Uint8ClampedArray } | undefined;
-  try {
-    img = (id.startsWith('g_') ? page.commonObjs.get(id) : page.objs.get(id)) as typeof img;
-  } catch {
-    return undefined;
-  }
+  type Decoded = { width: number; height: number; kind?: number; data?: Uint8Array | Uint8ClampedArray } | null;
+  // The operator list is complete before its images are decoded (pdf.js decodes them asynchronously):
+  // wait for this one (null when its decode failed), or it would be rendered as well as decoded.
+  const objs = (id.startsWith('g_') ? page.commonObjs : page.objs) as unknown as { get(id: string, done: (data: unknown) => void): null };
+  const img = await new Promise<Decoded>((resolve) => objs.get(id, (data) => resolve(data as Decoded)));
   if (!img?.data || !img.kind || Math.min(img.width, img.height) < MIN_SCAN_SIDE) return undefined;
   const view = page.getViewport({ scale: 1 });
   // Same aspect as the page, or turned 90° (OSD turns the text upright later).

@@ -12,6 +12,9 @@
 //    render, and soft-mask canvases live until the page is done: 40 nested groups are 40+ page-sized
 //    canvases. `BudgetedCanvasFactory` counts the bytes of live canvases and refuses one past the
 //    budget, so the render fails (and says so) instead of growing without bound.
+// 3. Knowing whether a page paints an image meant building its operator list, which decodes every image
+//    on it (up to the page budget), even for a page that will never be read (past MAX_OCR_PAGES).
+//    `probePageImages` builds the list with each image only noted, not decoded (the same patched spot).
 import { registerHooks } from 'node:module';
 import { createRequire } from 'node:module';
 
@@ -22,6 +25,9 @@ const MiB = 1024 * 1024;
 
 /** Where the patched check reports an image it left out (pdf.js runs in this thread in Node). */
 const REPORT = Symbol.for('filesearch.pdfjs.imageLeftOut');
+/** Set while a probe runs: the patched evaluator notes the page's images there instead of decoding them. */
+const PROBE = Symbol.for('filesearch.pdfjs.imageProbe');
+type Probe = { pageIndex: number; painted: boolean };
 
 export type ImageLeftOut = { page: number; width: number; height: number; reason: 'pixels' | 'page-bytes' };
 
@@ -34,13 +40,20 @@ const ANCHOR = `      const msg = "Image exceeded maximum allowed size and was r
       return;
     }
 `;
-const CHECK = `    if (__filesearchImageLeftOut(this, dict, w, h)) {
+const CHECK = `    if (__filesearchImageProbed(this) || __filesearchImageLeftOut(this, dict, w, h)) {
       return;
     }
 `;
 // Module scope of the bundle: BaseStream and PartialEvaluator are its own classes.
 const HELPER = `
 const __filesearchPageBytes = new WeakMap();
+function __filesearchImageProbed(evaluator) {
+  // A Type3 font's glyphs are compiled once per document and kept: never without their images.
+  const probe = globalThis[Symbol.for("filesearch.pdfjs.imageProbe")];
+  if (!probe || probe.pageIndex !== evaluator.pageIndex || evaluator.parsingType3Font) return false;
+  probe.painted = true;
+  return true;
+}
 function __filesearchImageLeftOut(evaluator, dict, w, h) {
   let dw = w, dh = h;
   for (const key of ["SMask", "Mask"]) {
@@ -101,6 +114,31 @@ export function onImageLeftOut(listener: (img: ImageLeftOut) => void): () => voi
   return () => {
     if (g[REPORT] === listener) delete g[REPORT];
   };
+}
+
+type ProbedPage = {
+  pageNumber: number;
+  getOperatorList(): Promise<{ fnArray: number[] }>;
+  cleanup(): boolean;
+};
+
+/**
+ * Whether the page paints an image (one of `imageOps`), found without decoding any: the operator list
+ * is built with each image only noted, then dropped (page.cleanup), so that a later render or
+ * getOperatorList of this page builds the real one. Images pdf.js already holds decoded (an image
+ * shared by several pages) appear in the list as usual and count too.
+ */
+export async function probePaintsImage(page: ProbedPage, imageOps: ReadonlySet<number>): Promise<boolean> {
+  const g = globalThis as Record<symbol, unknown>;
+  const probe: Probe = { pageIndex: page.pageNumber - 1, painted: false };
+  g[PROBE] = probe;
+  try {
+    const list = await page.getOperatorList();
+    return probe.painted || list.fnArray.some((fn) => imageOps.has(fn));
+  } finally {
+    if (g[PROBE] === probe) delete g[PROBE];
+    page.cleanup();
+  }
 }
 
 export function describeImageLeftOut(img: ImageLeftOut, limits: { maxPixels: number; maxPageImageBytes: number }): string {
