@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { killOnDeadline } from './kill-on-deadline.ts';
 import type { ProcessResult } from './spawner.ts';
 
 /** The command a session runs; two requests with the same spec can share a session. */
@@ -69,13 +70,7 @@ export class ProcessSession {
     const child = this.#child ?? this.#start();
     setRef(child, true);
     return new Promise<ProcessResult>((resolve) => {
-      let timedOut = false;
-      const stop = () => child.kill('SIGKILL');
-      const timer = setTimeout(() => {
-        timedOut = true;
-        stop();
-      }, ask.timeoutMs);
-      signal?.addEventListener('abort', stop, { once: true });
+      const deadline = killOnDeadline(child, ask.timeoutMs, signal);
       this.#pending = {
         child,
         out: [],
@@ -84,11 +79,10 @@ export class ProcessSession {
         err: [],
         until: new RegExp(ask.until, 'm'),
         finish: (r) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', stop);
+          deadline.dispose();
           this.#pending = undefined;
           this.#busy = false;
-          resolve(timedOut ? { ...r, timedOut: true } : r);
+          resolve(deadline.timedOut ? { ...r, timedOut: true } : r);
           this.#afterRequest();
         },
       };

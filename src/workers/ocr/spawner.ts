@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
+import { killOnDeadline } from './kill-on-deadline.ts';
 import { askWithPage, ProcessSession, sessionKey } from './process-session.ts';
 import type { PageAsk, SessionLimits, SessionSpec } from './process-session.ts';
 
@@ -56,19 +57,13 @@ export function runProcess(job: ProcessJob, signal?: AbortSignal, onSpawn?: (chi
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
-    let timedOut = false;
     let error: string | undefined;
-    const kill = () => child.kill('SIGKILL');
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, job.timeoutMs);
-    signal?.addEventListener('abort', kill, { once: true });
+    const deadline = killOnDeadline(child, job.timeoutMs, signal);
     child.stdout.on('data', (b: Buffer) => {
       outBytes += b.length;
       if (outBytes > MAX_OUTPUT_BYTES) {
         error ??= `it wrote more than ${MAX_OUTPUT_BYTES} bytes for one page`;
-        kill();
+        child.kill('SIGKILL');
       } else out.push(b);
     });
     child.stderr.on('data', (b: Buffer) => {
@@ -80,9 +75,8 @@ export function runProcess(job: ProcessJob, signal?: AbortSignal, onSpawn?: (chi
     // EPIPE when the child dies before reading all of stdin: its exit says why.
     child.stdin.on('error', () => {});
     child.on('close', (code, sig) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', kill);
-      resolve({ code, signal: sig, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(error ? { error } : {}) });
+      deadline.dispose();
+      resolve({ code, signal: sig, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut: deadline.timedOut, ...(error ? { error } : {}) });
     });
     child.stdin.end(job.input);
   });
