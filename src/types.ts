@@ -104,6 +104,8 @@ export interface ThumbnailSink {
   copy(from: string, docId: string): Promise<string>;
   /** Deletes the thumbnails of removed documents; one that is not there is not an error. */
   remove(docIds: string[]): Promise<void>;
+  /** Lets go of what the sink holds (an S3 client and its sockets); the sink is not used after. */
+  close(): Promise<void>;
 }
 
 /** How a document ended, best first. `encrypted`: password-protected; its metadata is indexed, its text cannot be read. */

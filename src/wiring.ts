@@ -60,7 +60,7 @@ export type BuiltWorker = {
   options: PipelineOptions;
   /**
    * Closes everything the worker holds — given or built: the source, the extractor, the index, the
-   * AWS clients and the pipeline's temp files. Stop the pipeline first (pipeline.stop / drainFinite).
+   * thumbnail sink, the AWS clients and the pipeline's temp files. Stop the pipeline first (pipeline.stop / drainFinite).
    */
   close(): Promise<void>;
 };
@@ -99,7 +99,7 @@ export async function buildWorker(config: Config, overrides: WorkerOverrides = {
   const close = () =>
     (closed ??= (async () => {
       await sourceToClose.close();
-      await Promise.allSettled([extractor.close(), index.close()]);
+      await Promise.allSettled([extractor.close(), index.close(), thumbnails?.close()]);
       governor?.stop();
       await pipeline.cleanup();
       destroyAws();
@@ -214,14 +214,17 @@ export function localDbPath(config: Config): string {
   return config.index.kind === 'sqlite' ? config.index.path : './data/index.db';
 }
 
-/** Thumbnails go where THUMBNAIL_URL says; local runs default to a folder (see defaultThumbnailDir). */
-export async function openThumbnails(config: Config, localDefaultDir: string | undefined): Promise<ThumbnailSink | undefined> {
+/**
+ * Thumbnails go where THUMBNAIL_URL says; local runs default to a folder (see defaultThumbnailDir).
+ * The caller closes the sink (an S3 one owns its client). `clients` overrides the SDK's settings (tests).
+ */
+export async function openThumbnails(config: Config, localDefaultDir: string | undefined, clients: Partial<AwsClientOptions> = {}): Promise<ThumbnailSink | undefined> {
   const t = config.thumbnails;
   if (t?.kind === 'dir') return new DirThumbnailSink(t.path);
   if (t?.kind === 's3') {
     const { S3ThumbnailSink } = await import('./adapters/s3-thumbnail-sink.ts');
     const { createS3Client } = await import('./adapters/aws-clients.ts');
-    return new S3ThumbnailSink({ client: createS3Client(config), bucket: t.bucket, prefix: t.prefix });
+    return new S3ThumbnailSink({ client: createS3Client(config, clients), bucket: t.bucket, prefix: t.prefix });
   }
   return localDefaultDir ? new DirThumbnailSink(localDefaultDir) : undefined;
 }

@@ -160,7 +160,7 @@ test('reconcile removes documents of deleted objects and reports (or sends) obje
   const kept = documentId(fx.bucket, inPrefix[5]!);
   for (const id of [...ghosts.map((g) => documentId(fx.bucket, g)), kept]) await thumbs.put(id, new Uint8Array([1, 2, 3]));
   // A sink that cannot delete keeps the documents (a re-run retries both) and says so in the exit code.
-  const refusing = { ...overrides(), thumbnails: { put: thumbs.put.bind(thumbs), copy: thumbs.copy.bind(thumbs), remove: async () => { throw new Error('AccessDenied'); } } };
+  const refusing = { ...overrides(), thumbnails: { put: thumbs.put.bind(thumbs), copy: thumbs.copy.bind(thumbs), remove: async () => { throw new Error('AccessDenied'); }, close: async () => {} } };
   const blocked = await runReconcileCommand(config(db), silentLogger, { target: `s3://${fx.bucket}/${prefix}`, dryRun: false, maxRate: Infinity }, refusing);
   assert.deepEqual({ code: blocked.code, removed: blocked.counts.removed }, { code: 1, removed: 0 });
   await drainQueue();

@@ -29,6 +29,9 @@ export class DirThumbnailSink implements ThumbnailSink {
     for (const id of docIds) await rm(join(this.dir, `${idAsFileName(id)}.webp`), { force: true });
   }
 
+  /** Nothing stays open between calls. */
+  async close(): Promise<void> {}
+
   async #pathFor(docId: string): Promise<string> {
     if (!this.#made) {
       await mkdir(this.dir, { recursive: true });

@@ -6,7 +6,8 @@ import type { ThumbnailSink } from '../types.ts';
 import type { S3Sender } from './s3-blob-store.ts';
 
 export type S3ThumbnailSinkOptions = {
-  client: S3Sender;
+  /** The sink's own client: close() destroys it. */
+  client: S3Sender & { destroy(): void };
   bucket: string;
   /** Key prefix; "thumbs" and "thumbs/" both mean the folder thumbs/. */
   prefix: string;
@@ -16,7 +17,7 @@ export type S3ThumbnailSinkOptions = {
 const DELETE_BATCH = 1000;
 
 export class S3ThumbnailSink implements ThumbnailSink {
-  readonly #client: S3Sender;
+  readonly #client: S3Sender & { destroy(): void };
   readonly #bucket: string;
   readonly #prefix: string;
 
@@ -54,6 +55,10 @@ export class S3ThumbnailSink implements ThumbnailSink {
       const first = out.Errors?.[0];
       if (first) throw classifyDependencyError(Object.assign(new Error(`${first.Code ?? 'Error'}: ${first.Message ?? ''} (${first.Key})`), { name: first.Code ?? 'Error' }), `${what}: ${out.Errors!.length} not deleted`);
     }
+  }
+
+  async close(): Promise<void> {
+    this.#client.destroy();
   }
 
   #keyOf(docId: string): string {

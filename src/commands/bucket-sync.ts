@@ -27,23 +27,35 @@ export type SyncContext = {
   thumbnails: ThumbnailSink | undefined;
   /** The queue the worker reads (QUEUE_URL), if configured. */
   sender(maxRate: number): JobSender | undefined;
+  /** Closes the index, the thumbnail sink (given or built) and the AWS clients, even when one fails. */
   close(): Promise<void>;
 };
 
 export async function openSync(config: Config, logger: Logger, o: SyncOverrides = {}): Promise<SyncContext> {
   const aws = await openAws(config, noTelemetry, logger, o.clients);
-  const index = await openIndex(config, noTelemetry, logger);
-  await index.init();
-  const thumbnails = o.thumbnails ?? (await openThumbnails(config, undefined));
+  let index: SearchIndex | undefined;
+  let thumbnails: ThumbnailSink | undefined = o.thumbnails;
+  const close = async () => {
+    const closed = await Promise.allSettled([index?.close(), thumbnails?.close()]);
+    aws.destroy();
+    const failed = closed.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  try {
+    index = await openIndex(config, noTelemetry, logger);
+    await index.init();
+    thumbnails ??= await openThumbnails(config, undefined, o.clients);
+  } catch (err) {
+    // What opened before the failure must not keep the command's process alive.
+    await close().catch(() => {});
+    throw err;
+  }
   return {
     aws,
     index,
     thumbnails,
     sender: (maxRate) => (config.queue.url ? new JobSender(aws.sqs, config.queue.url, maxRate) : undefined),
-    async close() {
-      await index.close();
-      aws.destroy();
-    },
+    close,
   };
 }
 

@@ -84,8 +84,16 @@ export async function runIndexCommand(config: Config, logger: Logger, o: IndexCo
   try {
     await pipeline.start();
     await pipeline.drainFinite();
-    // Thumbnails of earlier runs go with their documents even when this run makes none.
-    if (!stoppedEarly) removed = await removeVanished(index, worker.thumbnails ?? (await openThumbnails(config, defaultThumbnailDir(o.db))), o.paths);
+    if (!stoppedEarly) {
+      // Thumbnails of earlier runs go with their documents even when this run makes none (a sink opened
+      // for that is closed here; the worker's closes with the worker).
+      const thumbnails = worker.thumbnails ?? (await openThumbnails(config, defaultThumbnailDir(o.db)));
+      try {
+        removed = await removeVanished(index, thumbnails, o.paths);
+      } finally {
+        if (thumbnails !== worker.thumbnails) await thumbnails?.close();
+      }
+    }
   } catch (err) {
     failed = true;
     console.error(`index: ${errorMessage(err)}`);
