@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getEventListeners, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killOnDeadline } from '../src/workers/ocr/kill-on-deadline.ts';
+import { killOnDeadline, type DeadlineWatch } from '../src/workers/ocr/kill-on-deadline.ts';
 import { runProcess } from '../src/workers/ocr/spawner.ts';
 import { ProcessSession } from '../src/workers/ocr/process-session.ts';
 
@@ -23,40 +23,37 @@ async function ended(child: ChildProcess): Promise<string | null> {
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
-test('killOnDeadline kills the child with SIGKILL at its deadline and says it timed out', { timeout: 20_000 }, async () => {
+/** Runs `check` on an idle child watched by killOnDeadline; the child and the watch never outlive it. */
+async function watched(ms: number, signal: AbortSignal | undefined, check: (child: ChildProcess, watch: DeadlineWatch) => Promise<void>): Promise<void> {
   const child = idleChild();
-  const watch = killOnDeadline(child, 150);
+  const watch = killOnDeadline(child, ms, signal);
   try {
-    assert.equal(await ended(child), 'SIGKILL');
-    assert.equal(watch.timedOut, true);
+    await check(child, watch);
   } finally {
     watch.dispose();
     child.kill('SIGKILL');
   }
+}
+
+test('killOnDeadline kills the child with SIGKILL at its deadline and says it timed out', { timeout: 20_000 }, async () => {
+  await watched(150, undefined, async (child, watch) => {
+    assert.equal(await ended(child), 'SIGKILL');
+    assert.equal(watch.timedOut, true);
+  });
 });
 
 test('killOnDeadline kills the child with SIGKILL when the signal aborts (or has aborted), not as a timeout', { timeout: 20_000 }, async () => {
   const ac = new AbortController();
-  const child = idleChild();
-  const watch = killOnDeadline(child, 60_000, ac.signal);
-  try {
+  await watched(60_000, ac.signal, async (child, watch) => {
     await sleep(50);
     assert.equal(child.exitCode, null, 'still running before the abort');
     ac.abort();
     assert.equal(await ended(child), 'SIGKILL');
     assert.equal(watch.timedOut, false);
-  } finally {
-    watch.dispose();
-    child.kill('SIGKILL');
-  }
-  const late = idleChild();
-  const lateWatch = killOnDeadline(late, 60_000, ac.signal);
-  try {
-    assert.equal(await ended(late), 'SIGKILL', 'a signal aborted before the watch began kills at once');
-  } finally {
-    lateWatch.dispose();
-    late.kill('SIGKILL');
-  }
+  });
+  await watched(60_000, ac.signal, async (child) => {
+    assert.equal(await ended(child), 'SIGKILL', 'a signal aborted before the watch began kills at once');
+  });
 });
 
 test('a disposed watch leaves no timer or abort listener, and neither its deadline nor an abort kills the child after', { timeout: 20_000 }, async () => {
