@@ -60,7 +60,8 @@ export type BuiltWorker = {
   options: PipelineOptions;
   /**
    * Closes everything the worker holds — given or built: the source, the extractor, the index, the
-   * thumbnail sink, the AWS clients and the pipeline's temp files. Stop the pipeline first (pipeline.stop / drainFinite).
+   * thumbnail sink, the AWS clients and the pipeline's temp files. Stop the pipeline first
+   * (pipeline.stop / drainFinite).
    */
   close(): Promise<void>;
 };

@@ -1,8 +1,8 @@
 // The one rule for an OCR child that is waited on (a one-shot run in spawner.ts, a request to a
 // long-lived session in process-session.ts): past its deadline, or when its caller gives up, it is
-// killed with SIGKILL (a tesseract stuck on a page does not answer SIGTERM any sooner), and once it has
-// answered nothing of the watch is left behind (a timer would keep the process alive, a listener would
-// pile up on a long-lived signal).
+// killed with SIGKILL (nothing of its work is wanted any more, and the child cannot put it off), and
+// once it has answered nothing of the watch is left behind (a timer would keep the process alive, a
+// listener would pile up on a long-lived signal).
 import type { ChildProcess } from 'node:child_process';
 
 export type DeadlineWatch = {
