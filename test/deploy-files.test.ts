@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { PrometheusTelemetry, STAGE_NAMES } from '../src/telemetry/metrics.ts';
-import { DEFAULTS, PROCESS_ENV, loadConfig, parseIndexUrl, parseThumbnailUrl } from '../src/config.ts';
+import { DEFAULTS, JEMALLOC_ENV, PROCESS_ENV, loadConfig, parseIndexUrl, parseThumbnailUrl } from '../src/config.ts';
 
 const root = new URL('../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -102,7 +102,7 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /TMPDIR=\/tmp/);
   });
 
-  it('starts the process with the malloc and heap settings of PROCESS_ENV, as npm start does, and a filled compile cache', () => {
+  it('starts the process with the malloc and heap settings of PROCESS_ENV, as npm start does, on jemalloc (JEMALLOC_ENV), and a filled compile cache', () => {
     // Every ENV instruction with its continuation lines, as NAME=value pairs.
     const pairs = [...dockerfile.matchAll(/^ENV\s+((?:.*\\\n)*.*)$/gm)].flatMap((m) => m[1]!.replace(/\\\n/g, ' ').split(/\s+/));
     const env = Object.fromEntries(pairs.filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
@@ -111,6 +111,9 @@ describe('Dockerfile', () => {
       assert.equal(env[name], value, `Dockerfile ENV ${name}`);
       assert.ok(start.includes(`${name}=\${${name}:-${value}}`), `npm start sets ${name}=${value}: ${start}`);
     }
+    // The image runs on jemalloc: the library is installed and preloaded with its settings.
+    for (const [name, value] of Object.entries(JEMALLOC_ENV)) assert.equal(env[name], value, `Dockerfile ENV ${name}`);
+    assert.match(dockerfile, /apt-get install[^\n]*\slibjemalloc2(\s|$)/m, 'the image installs libjemalloc2');
     assert.match(start, /node bin\/filesearch-worker\.js$/, 'npm start goes through the installed command (it enables the compile cache)');
     assert.ok(env.NODE_COMPILE_CACHE, 'NODE_COMPILE_CACHE is set');
     const fill = dockerfile.indexOf('RUN node scripts/fill-compile-cache.ts');

@@ -1,5 +1,5 @@
 // The memory promise, measured: `index` run as a person would (the installed command, the real pool,
-// POOL_SIZE 2, the malloc settings `npm start` and the Dockerfile set: PROCESS_ENV) over a generated worst case — the
+// POOL_SIZE 2, the malloc settings the Dockerfile sets: startEnv()) over a generated worst case — the
 // 151-megapixel 1-bit soft mask on a 2 x 2 image, nested transparency groups with soft masks, two
 // 50 MB scanned PDFs, a 100-megapixel photo, a burst of scans — and the pdf.js corpus when it is
 // there. Peak RSS of the process and its children stays under 500 MiB, every file is documented,
@@ -16,7 +16,7 @@ import { childrenOf, processTreeRss, statusField } from '../src/pool/memory-gove
 import { makePdf, nestedSoftMaskPdf, pdfStream, softMaskBombPdf } from './helpers/make-pdf.ts';
 import { indexRows } from './helpers/worker-process.ts';
 import { DOC_STATUSES } from '../src/types.ts';
-import { PROCESS_ENV } from '../src/config.ts';
+import { startEnv } from '../src/config.ts';
 
 const MiB = 1024 * 1024;
 const LIMIT = 500 * MiB;
@@ -77,7 +77,7 @@ async function indexUnderMeasure(dirs: string[], db: string): Promise<Omit<Run, 
   const child = spawn(cmd!, args, {
     cwd: root,
     // A short MAX_OCR_PAGES keeps the test quick: memory is bounded per page, not per document.
-    env: { ...process.env, ...PROCESS_ENV, POOL_SIZE: '2', LOG_LEVEL: 'warn', MAX_OCR_PAGES: '3' },
+    env: { ...process.env, ...startEnv(), POOL_SIZE: '2', LOG_LEVEL: 'warn', MAX_OCR_PAGES: '3' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

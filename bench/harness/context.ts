@@ -1,7 +1,7 @@
 // What every bench section is given, and the environment its worker processes run with.
 import os from 'node:os';
 import { join } from 'node:path';
-import { PROCESS_ENV } from '../../src/config.ts';
+import { startEnv } from '../../src/config.ts';
 import type { Emulator } from './emulator.ts';
 import type { BenchOptions } from './options.ts';
 
@@ -31,7 +31,7 @@ export function workerEnv(ctx: BenchContext, queueUrl: string, extra: Record<str
   const run = `run-${++runs}`;
   return {
     // How the image starts the process: malloc settings and the compile cache.
-    ...PROCESS_ENV,
+    ...startEnv(),
     NODE_COMPILE_CACHE: COMPILE_CACHE_DIR,
     ...ctx.emu.fixture.env,
     QUEUE_URL: queueUrl,

@@ -19,6 +19,7 @@ import { chooseOcrEngine, createOcrEngine } from './ocr/choice.ts';
 import type { OcrEngine, OcrImage, OcrRunner, OcrSource } from './ocr/engine.ts';
 import { readPage } from './ocr/page.ts';
 import { extractPdf } from './extract/pdf.ts';
+import { loadCanvas } from './extract/canvas.ts';
 import { openGate, RasterGate } from './raster-gate.ts';
 import type { Gate } from './raster-gate.ts';
 import { Deadline, truncate } from './extract/result.ts';
@@ -109,7 +110,8 @@ async function extractAt(req: ExtractRequest, depth: number): Promise<ExtractRes
  * OCR engine itself starts on the first page that needs it: text-only workloads never pay for it.
  */
 export async function warmUp(): Promise<WarmUpResult> {
-  await Promise.all([import('pdfjs-dist/legacy/build/pdf.mjs'), import('@napi-rs/canvas')]);
+  loadCanvas();
+  await import('pdfjs-dist/legacy/build/pdf.mjs');
   const { threadId } = await import('node:worker_threads');
   return { warm: true, threadId };
 }

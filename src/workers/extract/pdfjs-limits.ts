@@ -17,6 +17,8 @@
 //    `probePageImages` builds the list with each image only noted, not decoded (the same patched spot).
 import { registerHooks } from 'node:module';
 import { createRequire } from 'node:module';
+import { loadCanvas } from './canvas.ts';
+import type { NapiCanvas } from './canvas.ts';
 
 const require = createRequire(import.meta.url);
 const WORKER_FILE = /\/pdfjs-dist\/legacy\/build\/pdf\.worker\.mjs$/;
@@ -152,12 +154,11 @@ export class CanvasBudgetError extends Error {
   override name = 'CanvasBudgetError';
 }
 
-type NapiCanvas = { width: number; height: number; getContext(kind: '2d'): unknown };
 type CanvasAndContext = { canvas: NapiCanvas | null; context: unknown };
 
 /** A pdf.js CanvasFactory (getDocument's `CanvasFactory` option) whose live canvases stay under `maxBytes`. */
 export function budgetedCanvasFactory(maxBytes: number) {
-  const { createCanvas } = require('@napi-rs/canvas') as { createCanvas(w: number, h: number): NapiCanvas };
+  const { createCanvas } = loadCanvas();
   return class BudgetedCanvasFactory {
     live = 0;
     readonly maxBytes = maxBytes;
