@@ -21,6 +21,7 @@ import { readPage } from './ocr/page.ts';
 import { extractPdf } from './extract/pdf.ts';
 import { loadCanvas } from './extract/canvas.ts';
 import { openGate, RasterGate } from './raster-gate.ts';
+import { reclaimGarbage } from './reclaim.ts';
 import type { Gate } from './raster-gate.ts';
 import { Deadline, truncate } from './extract/result.ts';
 import type { ExtractLimits } from '../types.ts';
@@ -56,7 +57,14 @@ function ocrRunner(langs: string, maxPixels: number): OcrRunner {
   return {
     prepare: (src: OcrSource) => prepareForOcr(src, maxPixels),
     read: (img: OcrImage, timeoutMs: number) => readPage(engine(langs), img, { langs, timeoutMs }),
-    holdRaster: (maxWaitMs: number) => gate.acquire(maxWaitMs),
+    holdRaster: async (maxWaitMs: number) => {
+      const release = await gate.acquire(maxWaitMs);
+      // The step's dead pixels go before the next holder decodes its own (reclaim.ts).
+      return () => {
+        reclaimGarbage();
+        release();
+      };
+    },
   };
 }
 
@@ -64,7 +72,12 @@ export default async function extract(req: ExtractRequest): Promise<ExtractResul
   // The pool's memory governor maps documents to threads (to weigh and end the heaviest).
   req.started?.postMessage({ threadId } satisfies ThreadStarted);
   req.started?.close();
-  return extractAt(req, 0);
+  try {
+    return await extractAt(req, 0);
+  } finally {
+    // The document's file bytes and pixels are garbage now: not left under the next document.
+    reclaimGarbage();
+  }
 }
 
 /** One file; depth > 0 for an entry of an archive or an attachment of a mail (see containers.ts). */

@@ -167,8 +167,9 @@ async function readPages(
         // Rendering decodes the page's images (up to MAX_PAGE_IMAGE_BYTES) and its canvases: a big raster.
         release = await opts.ocr.holdRaster?.(deadline.remaining);
         thumbnail = await firstPageThumbnail(page, doc).catch(() => undefined);
-        release?.();
+        // Images dropped before the gate's release, which collects them (extract-worker.ts).
         page.cleanup();
+        release?.();
       }
       pagesRead++;
       // Notes and form values are the page's content too, added after the OCR decision (a sticky note

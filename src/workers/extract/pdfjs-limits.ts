@@ -19,6 +19,7 @@ import { registerHooks } from 'node:module';
 import { createRequire } from 'node:module';
 import { loadCanvas } from './canvas.ts';
 import type { NapiCanvas } from './canvas.ts';
+import { reclaimGarbage } from '../reclaim.ts';
 
 const require = createRequire(import.meta.url);
 const WORKER_FILE = /\/pdfjs-dist\/legacy\/build\/pdf\.worker\.mjs$/;
@@ -77,7 +78,11 @@ function __filesearchImageLeftOut(evaluator, dict, w, h) {
     if (used > canvasMaxAreaInBytes) reason = "page-bytes";
     else __filesearchPageBytes.set(root, used);
   }
-  if (!reason) return false;
+  if (!reason) {
+    // About to decode: the page's earlier dead buffers go first (reclaim.ts).
+    globalThis[Symbol.for("filesearch.reclaimGarbage")]?.();
+    return false;
+  }
   globalThis[Symbol.for("filesearch.pdfjs.imageLeftOut")]?.({ page: evaluator.pageIndex + 1, width: dw, height: dh, reason });
   return true;
 }
@@ -100,6 +105,7 @@ let installed = false;
 export function installPdfjsLimits(): void {
   if (installed) return;
   installed = true;
+  (globalThis as Record<symbol, unknown>)[Symbol.for('filesearch.reclaimGarbage')] = () => reclaimGarbage();
   registerHooks({
     load(url, context, nextLoad) {
       const loaded = nextLoad(url, context);
