@@ -12,6 +12,7 @@ import { extractPdf } from '../src/workers/extract/pdf.ts';
 import type { OcrRunner } from '../src/workers/ocr/engine.ts';
 import { budgetedCanvasFactory, CanvasBudgetError, patchWorkerSource } from '../src/workers/extract/pdfjs-limits.ts';
 import { Deadline } from '../src/workers/extract/result.ts';
+import { MemoryGauge, useMemoryGauge } from '../src/workers/memory-gauge.ts';
 import type { ExtractLimits } from '../src/types.ts';
 import { DEFAULTS } from '../src/config.ts';
 import { makePdf, nestedSoftMaskPdf, pdfStream, softMaskBombPdf } from './helpers/make-pdf.ts';
@@ -111,6 +112,23 @@ test('a page looked at for images first is then OCR\'d from its embedded image a
   assert.match(result.error ?? '', /OCR limit of 1 pages reached: 1 scanned pages not read/);
 });
 
+test('near the memory ceiling a big image is left out before it is decoded, and says "memory"', async () => {
+  const file = write('one-big-image.pdf', scannedPages(1, 3000));
+  // The governor's ceiling 10 MB above what the process holds now: a 36 MB image does not fit.
+  const gauge = new MemoryGauge(MemoryGauge.buffer());
+  gauge.publish(process.memoryUsage.rss() + 10 * MiB, 0);
+  useMemoryGauge(gauge);
+  try {
+    const tight = await extractPdf(file, { limits: { ...limits, maxOcrPages: 1 }, deadline: new Deadline(60_000), ocr, wantThumbnail: false });
+    assert.match(tight.error ?? '', /page 1: memory: an image of 3000x3000 pixels was left out, decoding it would take the process past its memory budget \(MEMORY_LIMIT_MB\)/);
+    gauge.publish(process.memoryUsage.rss() + 400 * MiB, 0);
+    const roomy = await extractPdf(file, { limits: { ...limits, maxOcrPages: 1 }, deadline: new Deadline(60_000), ocr, wantThumbnail: false });
+    assert.doesNotMatch(roomy.error ?? '', /memory/, 'with room the same image is decoded');
+  } finally {
+    useMemoryGauge(undefined);
+  }
+});
+
 test('nested transparency groups with soft masks: the render stops at the canvas budget, the thread lives on', async () => {
   const file = write('nested.pdf', nestedSoftMaskPdf(40));
   const { result, grewMb } = await measured(() => extractPdf(file, { limits, deadline: new Deadline(60_000), ocr, wantThumbnail: true }));
@@ -136,6 +154,21 @@ test('the canvas factory refuses past its budget, then hands out 1 x 1 canvases 
   assert.equal((b.canvas as { width: number }).width, 2000, 'once all are gone the next render starts afresh');
   f.reset(b, 500, 500);
   assert.equal(f.live, 1_000_000);
+});
+
+test('the canvas factory refuses a big canvas the process has no room for, small ones still come', () => {
+  let room = 20 * MiB;
+  const Factory = budgetedCanvasFactory(96 * MiB, () => room);
+  const f = new Factory();
+  // 3000 x 2000 is 24 MB: it would take about twice that while drawn.
+  assert.throws(() => f.create(3000, 2000), (e: unknown) => e instanceof CanvasBudgetError && /^memory: a canvas of 23 MB would take the process past its memory budget/.test(e.message));
+  assert.equal(f.live, 0);
+  room = 0;
+  const small = f.create(400, 500);
+  assert.equal((small.canvas as { width: number }).width, 400, 'under 1 MB a canvas is not weighed');
+  f.destroy(small);
+  room = 100 * MiB;
+  f.destroy(f.create(3000, 2000));
 });
 
 test('the pdf.js patch refuses a pdf.js it was not written for', () => {

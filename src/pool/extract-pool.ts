@@ -15,6 +15,7 @@ import { noTelemetry } from '../telemetry/telemetry.ts';
 import type { Extractor, ExtractorStats } from '../types.ts';
 import { contentTypeOf, extensionOf } from '../workers/extract/detect.ts';
 import { RasterGate } from '../workers/raster-gate.ts';
+import { MemoryGauge } from '../workers/memory-gauge.ts';
 import { EXTRACT_WORKER_FILE } from '../workers/protocol.ts';
 import type { ExtractRequest, ExtractResult, ExtractWorkerData, PoolTaskName, PoolTasks, ThreadStarted } from '../workers/protocol.ts';
 import { DEFAULTS } from '../config.ts';
@@ -98,6 +99,7 @@ const THREAD_YOUNG_MB = 12;
 export class PoolExtractor implements Extractor, Sheddable {
   readonly #pool: Piscina;
   readonly #gate = RasterGate.buffer();
+  readonly #gauge = MemoryGauge.buffer();
   readonly #opts: Required<Omit<PoolOptions, 'telemetry' | 'ocrEngine' | 'ocrModel' | 'governor' | 'idleSeconds'>> & { telemetry: Telemetry; governor?: MemoryGovernor };
   /** The OCR engine every thread runs, and why. */
   readonly ocr: OcrEngineChoice;
@@ -134,6 +136,7 @@ export class PoolExtractor implements Extractor, Sheddable {
     const workerData: ExtractWorkerData = {
       ocr: { kind: this.ocr.kind, model: this.ocr.model, recycleAfterPages: opts.recycleAfterPages, maxHeapMb: opts.maxWorkerMemoryMb, viaMain: this.ocr.kind === 'native' },
       rasterGate: this.#gate,
+      memoryGauge: this.#gauge,
     };
     const idleMs = (opts.idleSeconds ?? 0) * 1000;
     this.#pool = new Piscina({
@@ -181,6 +184,7 @@ export class PoolExtractor implements Extractor, Sheddable {
     this.ready = this.#opts.warmUp ? this.#warmUp() : Promise.resolve().then(() => void (this.#warm = true));
     this.ready.catch(() => {});
     opts.governor?.onResume(() => this.#wakeAdmission());
+    opts.governor?.publishTo(new MemoryGauge(this.#gauge));
     opts.governor?.start(this);
   }
 

@@ -74,6 +74,7 @@ export class MemoryGovernor {
   #rssAtLastEnd = 0;
   #lastSoftRecycle = 0;
   readonly #resumeListeners: Array<() => void> = [];
+  #gauge: { publish(ceilingBytes: number, childrenBytes: number): void } | undefined;
 
   constructor(opts: GovernorOptions) {
     if (!(opts.budgetBytes > 0)) throw new RangeError(`memory budget must be > 0 bytes, got ${opts.budgetBytes}`);
@@ -86,6 +87,19 @@ export class MemoryGovernor {
     this.hardBytes = Math.floor(opts.budgetBytes * opts.hardShare);
     this.#sample = opts.sample ?? processTreeRss;
     opts.telemetry.watchMemory(() => ({ budgetBytes: this.budgetBytes, rssBytes: this.#rss }));
+  }
+
+  /**
+   * Midway between the hard mark and the budget: what may still be admitted past the hard mark (an OCR
+   * process, a pool thread's big image or canvas); the rest is for what grows between two samples.
+   */
+  get ceilingBytes(): number {
+    return Math.floor((this.hardBytes + this.budgetBytes) / 2);
+  }
+
+  /** Each sample is published there (the pool threads' MemoryGauge, src/workers/memory-gauge.ts). */
+  publishTo(gauge: { publish(ceilingBytes: number, childrenBytes: number): void } | undefined): void {
+    this.#gauge = gauge;
   }
 
   /** Starts sampling; `target` is what the hard mark ends. */
@@ -157,7 +171,7 @@ export class MemoryGovernor {
       this.check();
     }
     // Past the hard mark only up to midway to the budget: the rest is for what the other threads grow between two samples.
-    if (needed() <= (this.hardBytes + this.budgetBytes) / 2) return undefined;
+    if (needed() <= this.ceilingBytes) return undefined;
     return `memory: an OCR process for this page (about ${mb(expectedBytes)} MB) would take the process too close to its memory budget (${mb(this.#rss)} of ${mb(this.budgetBytes)} MB in use); the page was not read`;
   }
 
@@ -176,6 +190,8 @@ export class MemoryGovernor {
     }
     this.#rss = rss;
     if (rss > this.#peak) this.#peak = rss;
+    // The threads add this process's own RSS, read when they ask: the children's part is what they cannot see.
+    this.#gauge?.publish(this.ceilingBytes, Math.max(0, rss - process.memoryUsage.rss()));
     this.#setPaused(rss > this.softBytes);
     const settled = Date.now() >= this.#settleUntil || rss > this.#rssAtLastEnd + this.budgetBytes * STILL_RISING_SHARE;
     if (rss > this.softBytes && !this.#shedding && settled) void this.#shed(rss);

@@ -22,6 +22,7 @@ import { extractPdf } from './extract/pdf.ts';
 import { loadCanvas } from './extract/canvas.ts';
 import { openGate, RasterGate } from './raster-gate.ts';
 import { reclaimGarbage } from './reclaim.ts';
+import { MemoryGauge, useMemoryGauge } from './memory-gauge.ts';
 import type { Gate } from './raster-gate.ts';
 import { Deadline, truncate } from './extract/result.ts';
 import type { ExtractLimits } from '../types.ts';
@@ -36,6 +37,7 @@ sharp.concurrency(1);
 // defaults, with the engine chosen as OCR_ENGINE=auto would.
 const settings: Partial<ExtractWorkerData> = (workerData as ExtractWorkerData | undefined) ?? {};
 const gate: Gate = settings.rasterGate ? new RasterGate(settings.rasterGate) : openGate;
+useMemoryGauge(settings.memoryGauge ? new MemoryGauge(settings.memoryGauge) : undefined);
 
 let threadEngine: OcrEngine | undefined;
 function engine(langs: string): OcrEngine {

@@ -25,6 +25,8 @@ export type ExtractWorkerData = {
   ocr: OcrEngineSpec;
   /** The process-wide one-big-raster gate (see raster-gate.ts); absent: no gate. */
   rasterGate?: SharedArrayBuffer;
+  /** The memory governor's ceiling and children's memory, published at each sample (see memory-gauge.ts); absent: no limit. */
+  memoryGauge?: SharedArrayBuffer;
 };
 
 export type WarmUpTask = { ocrLangs: string };

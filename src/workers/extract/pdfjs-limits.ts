@@ -20,10 +20,19 @@ import { createRequire } from 'node:module';
 import { loadCanvas } from './canvas.ts';
 import type { NapiCanvas } from './canvas.ts';
 import { reclaimGarbage } from '../reclaim.ts';
+import { memoryHeadroom } from '../memory-gauge.ts';
 
 const require = createRequire(import.meta.url);
 const WORKER_FILE = /\/pdfjs-dist\/legacy\/build\/pdf\.worker\.mjs$/;
 const BYTES_PER_PIXEL = 4;
+/**
+ * An image or canvas takes about this many times its RGBA bytes while it is made (measured: a 12.7 MP
+ * JPEG, 51 MB as RGBA, peaked at 138 MB of buffers while decoding; a 36 MB pattern canvas added
+ * ~80 MB): it is left out unless the process has that much room under the governor's ceiling.
+ */
+const DECODE_COPIES = 2;
+/** Smaller images and canvases are not weighed against the memory left (they are not the spikes). */
+const MEMORY_CHECK_BYTES = 1024 * 1024;
 const MiB = 1024 * 1024;
 
 /** Where the patched check reports an image it left out (pdf.js runs in this thread in Node). */
@@ -32,7 +41,7 @@ const REPORT = Symbol.for('filesearch.pdfjs.imageLeftOut');
 const PROBE = Symbol.for('filesearch.pdfjs.imageProbe');
 type Probe = { pageIndex: number; painted: boolean };
 
-export type ImageLeftOut = { page: number; width: number; height: number; reason: 'pixels' | 'page-bytes' };
+export type ImageLeftOut = { page: number; width: number; height: number; reason: 'pixels' | 'page-bytes' | 'memory' };
 
 // Inserted right after pdf.js's own maxImageSize check in PartialEvaluator.buildPaintImageXObject.
 const ANCHOR = `      const msg = "Image exceeded maximum allowed size and was removed.";
@@ -67,20 +76,29 @@ function __filesearchImageLeftOut(evaluator, dict, w, h) {
     if (typeof mh === "number" && mh > dh) dh = mh;
   }
   const { maxImageSize, canvasMaxAreaInBytes } = evaluator.options;
+  const bytes = dw * dh * ${BYTES_PER_PIXEL};
   let reason = null;
+  let root = null;
+  let used = 0;
   if (maxImageSize !== -1 && dw * dh > maxImageSize) {
     reason = "pixels";
-  } else if (canvasMaxAreaInBytes > 0) {
-    // One budget per operator list: clones for forms and patterns share their root evaluator.
-    let root = evaluator;
-    while (Object.getPrototypeOf(root) !== PartialEvaluator.prototype) root = Object.getPrototypeOf(root);
-    const used = (__filesearchPageBytes.get(root) ?? 0) + dw * dh * ${BYTES_PER_PIXEL};
-    if (used > canvasMaxAreaInBytes) reason = "page-bytes";
-    else __filesearchPageBytes.set(root, used);
+  } else {
+    if (canvasMaxAreaInBytes > 0) {
+      // One budget per operator list: clones for forms and patterns share their root evaluator.
+      root = evaluator;
+      while (Object.getPrototypeOf(root) !== PartialEvaluator.prototype) root = Object.getPrototypeOf(root);
+      used = (__filesearchPageBytes.get(root) ?? 0) + bytes;
+      if (used > canvasMaxAreaInBytes) reason = "page-bytes";
+    }
+    if (!reason && bytes >= ${MEMORY_CHECK_BYTES}) {
+      // About to decode: the page's earlier dead buffers go first (reclaim.ts), then the process must have room.
+      globalThis[Symbol.for("filesearch.reclaimGarbage")]?.();
+      const room = globalThis[Symbol.for("filesearch.memoryHeadroom")]?.() ?? Infinity;
+      if (bytes * ${DECODE_COPIES} > room) reason = "memory";
+    }
   }
   if (!reason) {
-    // About to decode: the page's earlier dead buffers go first (reclaim.ts).
-    globalThis[Symbol.for("filesearch.reclaimGarbage")]?.();
+    if (root) __filesearchPageBytes.set(root, used);
     return false;
   }
   globalThis[Symbol.for("filesearch.pdfjs.imageLeftOut")]?.({ page: evaluator.pageIndex + 1, width: dw, height: dh, reason });
@@ -106,6 +124,7 @@ export function installPdfjsLimits(): void {
   if (installed) return;
   installed = true;
   (globalThis as Record<symbol, unknown>)[Symbol.for('filesearch.reclaimGarbage')] = () => reclaimGarbage();
+  (globalThis as Record<symbol, unknown>)[Symbol.for('filesearch.memoryHeadroom')] = memoryHeadroom;
   registerHooks({
     load(url, context, nextLoad) {
       const loaded = nextLoad(url, context);
@@ -151,9 +170,9 @@ export async function probePaintsImage(page: ProbedPage, imageOps: ReadonlySet<n
 
 export function describeImageLeftOut(img: ImageLeftOut, limits: { maxPixels: number; maxPageImageBytes: number }): string {
   const size = `${img.width}x${img.height}`;
-  return img.reason === 'pixels'
-    ? `page ${img.page}: an image of ${size} pixels (with its mask) was left out, over the limit of ${limits.maxPixels} pixels`
-    : `page ${img.page}: an image of ${size} pixels was left out, the page's decoded images would pass ${Math.round(limits.maxPageImageBytes / MiB)} MB (MAX_PAGE_IMAGE_BYTES)`;
+  if (img.reason === 'pixels') return `page ${img.page}: an image of ${size} pixels (with its mask) was left out, over the limit of ${limits.maxPixels} pixels`;
+  if (img.reason === 'memory') return `page ${img.page}: memory: an image of ${size} pixels was left out, decoding it would take the process past its memory budget (MEMORY_LIMIT_MB)`;
+  return `page ${img.page}: an image of ${size} pixels was left out, the page's decoded images would pass ${Math.round(limits.maxPageImageBytes / MiB)} MB (MAX_PAGE_IMAGE_BYTES)`;
 }
 
 export class CanvasBudgetError extends Error {
@@ -162,8 +181,11 @@ export class CanvasBudgetError extends Error {
 
 type CanvasAndContext = { canvas: NapiCanvas | null; context: unknown };
 
-/** A pdf.js CanvasFactory (getDocument's `CanvasFactory` option) whose live canvases stay under `maxBytes`. */
-export function budgetedCanvasFactory(maxBytes: number) {
+/**
+ * A pdf.js CanvasFactory (getDocument's `CanvasFactory` option) whose live canvases stay under `maxBytes`,
+ * and whose big canvases are made only while the process has room for them (`headroom`, bytes).
+ */
+export function budgetedCanvasFactory(maxBytes: number, headroom: () => number = memoryHeadroom) {
   const { createCanvas } = loadCanvas();
   return class BudgetedCanvasFactory {
     live = 0;
@@ -208,10 +230,16 @@ export function budgetedCanvasFactory(maxBytes: number) {
 
     /** Counts `bytes` as live, or throws; `restore` goes back on the count when refused (a reset). */
     #reserve(bytes: number, restore = 0): void {
+      let refusal: string | undefined;
       if (this.live + bytes > this.maxBytes) {
+        refusal = `rendering needs more than ${Math.round(this.maxBytes / MiB)} MB of canvases (MAX_PAGE_IMAGE_BYTES)`;
+      } else if (bytes >= MEMORY_CHECK_BYTES && bytes * DECODE_COPIES > headroom()) {
+        refusal = `memory: a canvas of ${Math.round(bytes / MiB)} MB would take the process past its memory budget (MEMORY_LIMIT_MB)`;
+      }
+      if (refusal) {
         this.live += restore;
         this.#refused = true;
-        throw new CanvasBudgetError(`rendering needs more than ${Math.round(this.maxBytes / MiB)} MB of canvases (MAX_PAGE_IMAGE_BYTES)`);
+        throw new CanvasBudgetError(refusal);
       }
       this.live += bytes;
     }
