@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupLimitBytes, loadConfig, memoryConfig } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
 import { isUnexecutedFork, MemoryGovernor, processTreeRss, residentBytes } from '../src/pool/memory-governor.ts';
-import { PoolExtractor } from '../src/pool/extract-pool.ts';
+import { expectedDocumentBytes, HEAVY_FILE_BYTES, PoolExtractor } from '../src/pool/extract-pool.ts';
 import { MemoryGauge } from '../src/workers/memory-gauge.ts';
 import { silentLogger } from '../src/telemetry/log.ts';
 import { noTelemetry, type GovernorAction, type Telemetry } from '../src/telemetry/telemetry.ts';
@@ -296,4 +296,50 @@ describe('the pool under the memory governor', () => {
     assert.equal(again.status, 'ok', again.error);
     assert.equal(pool.stats().threads, 2);
   });
+});
+
+test('a document from a big file is weighed before it starts: a second big one waits for room, an ordinary one runs beside it', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'governor-heavy-'));
+  const file = path.join(dir, 'text.pdf');
+  writeFileSync(file, makePdf([
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',
+    pdfStream(Buffer.from('')),
+  ]));
+  const telemetry = countingTelemetry();
+  let rss = 100 * MiB;
+  // Soft mark at 200 MB: a 20 MB file is expected to add 72 MB.
+  const governor = new MemoryGovernor({ budgetBytes: 400 * MiB, softShare: 0.5, hardShare: 0.9, sampleMs: 25, telemetry, logger: silentLogger, sample: () => rss });
+  const pool = new PoolExtractor({ threads: 2, ocrLangs: 'eng', recycleAfterPages: 100, maxWorkerMemoryMb: 128, workerFile, governor });
+  const req = (name: string, size: number): ExtractRequest => ({ path: file, name, size, limits, ocrLangs: 'eng', wantThumbnail: false });
+  const span = (r: { text: string; status: string; error?: string }) => {
+    assert.equal(r.status, 'ok', r.error);
+    const [start, end] = r.text.split(' ').map(Number);
+    return { start: start!, end: end! };
+  };
+  const overlap = (a: { start: number; end: number }, b: { start: number; end: number }) => a.start < b.end && b.start < a.end;
+  try {
+    await pool.ready;
+    assert.equal(expectedDocumentBytes(HEAVY_FILE_BYTES - 1), 0, 'an ordinary file is not weighed');
+    assert.equal(expectedDocumentBytes(20 * MiB), 72 * MiB);
+
+    // 100 + 72 + 72 > 200: the second big document starts when the first is done.
+    const [a, b] = (await Promise.all([pool.extract(req('slow-big-a.pdf', 20 * MiB)), pool.extract(req('slow-big-b.pdf', 20 * MiB))])).map(span);
+    assert.ok(!overlap(a!, b!), `the two big documents ran at once: ${JSON.stringify([a, b])}`);
+    assert.equal(telemetry.actions.paused, 1, 'the wait is logged and counted once');
+
+    // An ordinary document is not held back by a big one running.
+    const [c, d] = (await Promise.all([pool.extract(req('slow-big-c.pdf', 20 * MiB)), pool.extract(req('slow-small.pdf', 1000))])).map(span);
+    assert.ok(overlap(c!, d!), `the ordinary document waited for the big one: ${JSON.stringify([c, d])}`);
+
+    // With room for both (0 + 72 + 72 <= 200) two big documents run at once.
+    rss = 0;
+    await sleep(100);
+    const [e, f] = (await Promise.all([pool.extract(req('slow-big-e.pdf', 20 * MiB)), pool.extract(req('slow-big-f.pdf', 20 * MiB))])).map(span);
+    assert.ok(overlap(e!, f!), `two big documents that fit were run one after the other: ${JSON.stringify([e, f])}`);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -51,8 +51,22 @@ export type PoolOptions = {
   governor?: MemoryGovernor;
 };
 
-/** A document on a pool thread, as the memory governor sees it. */
-type Running = { name: string; startedAt: number; rssAtStart: number; threadId: number | undefined; alone: boolean; end: () => void };
+/** A document on a pool thread, as the memory governor sees it; `expectedBytes` see expectedDocumentBytes. */
+type Running = { name: string; startedAt: number; rssAtStart: number; threadId: number | undefined; alone: boolean; expectedBytes: number; end: () => void };
+
+/** A document from a file this big is weighed before it starts (see expectedDocumentBytes). */
+export const HEAVY_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * What a document from a big file is expected to add while it runs; 0 for an ordinary one, which is
+ * admitted on the soft mark alone. The extractors hold the file whole (pdf.js, SheetJS, the Word
+ * readers) plus what they decode from it: a 52 MB image-heavy PDF alone added 125 MB (its bytes, a
+ * page's images and the thumbnail render). Two such documents admitted at once, each still small when
+ * admitted, took the bench's backlog from ~300 to 430+ MB; weighed first, the second waits.
+ */
+export function expectedDocumentBytes(size: number): number {
+  return size >= HEAVY_FILE_BYTES ? 2 * size + 32 * 1024 * 1024 : 0;
+}
 
 /** A document whose thread the governor ended: retried once in lean mode. */
 const ENDED_FOR_MEMORY = Symbol('ended for memory');
@@ -212,7 +226,7 @@ export class PoolExtractor implements Extractor, Sheddable {
     const memory = new AbortController();
     let running: Running;
     try {
-      running = await this.#admit(req.name, alone, () => memory.abort(ENDED_FOR_MEMORY), signal);
+      running = await this.#admit(req, alone, () => memory.abort(ENDED_FOR_MEMORY), signal);
     } catch (err) {
       this.#release();
       throw err;
@@ -248,23 +262,32 @@ export class PoolExtractor implements Extractor, Sheddable {
   /**
    * Waits until the document may start and counts it as running (in the same turn, so two waiters
    * cannot both see an empty pool). Over the soft mark only a document with nothing else running
-   * starts; a lean retry waits until nothing else runs, and holds back new documents meanwhile.
+   * starts; a document from a big file starts beside others only if what it and the other big ones
+   * running are expected to add fits under the soft mark; a lean retry waits until nothing else runs,
+   * and holds back new documents meanwhile.
    * `end` is how the governor stops it: aborting a running task makes piscina terminate its thread.
    */
-  async #admit(name: string, alone: boolean, end: () => void, signal?: AbortSignal): Promise<Running> {
+  async #admit(req: ExtractRequest, alone: boolean, end: () => void, signal?: AbortSignal): Promise<Running> {
+    const { name } = req;
     const governor = this.#opts.governor;
+    const expectedBytes = governor ? expectedDocumentBytes(req.size) : 0;
+    let toldWaiting = false;
     if (alone) this.#leanWaiting++;
     try {
       for (;;) {
         signal?.throwIfAborted();
         const idle = this.#active.size === 0;
-        const may = !this.#recycling && (alone ? idle : this.#leanWaiting === 0 && (idle || !governor?.paused));
+        const may = !this.#recycling && (alone ? idle : this.#leanWaiting === 0 && (idle || (!governor?.paused && this.#roomFor(expectedBytes))));
         if (may) {
-          const running: Running = { name, startedAt: Date.now(), rssAtStart: governor?.rssBytes ?? 0, threadId: undefined, alone, end };
+          const running: Running = { name, startedAt: Date.now(), rssAtStart: governor?.rssBytes ?? 0, threadId: undefined, alone, expectedBytes, end };
           this.#active.add(running);
           return running;
         }
-        if (!alone && this.#leanWaiting === 0) governor?.notePaused(name);
+        if (!alone && this.#leanWaiting === 0 && governor?.paused) governor.notePaused(name);
+        else if (!alone && !toldWaiting && governor && !governor.paused) {
+          toldWaiting = true;
+          governor.record('paused', name, `its file of ${Math.round(req.size / 2 ** 20)} MB is expected to add about ${Math.round(expectedBytes / 2 ** 20)} MB: it starts when that fits under the soft mark (${Math.round(governor.softBytes / 2 ** 20)} MB) or nothing else runs`);
+        }
         await new Promise<void>((resolve) => {
           const wake = () => {
             signal?.removeEventListener('abort', wake);
@@ -277,6 +300,15 @@ export class PoolExtractor implements Extractor, Sheddable {
     } finally {
       if (alone) this.#leanWaiting--;
     }
+  }
+
+  /** Room under the soft mark for `expectedBytes` more, after what the big documents running may still add (counted whole). */
+  #roomFor(expectedBytes: number): boolean {
+    const governor = this.#opts.governor;
+    if (!governor || expectedBytes === 0) return true;
+    let held = 0;
+    for (const r of this.#active) held += r.expectedBytes;
+    return governor.rssBytes + held + expectedBytes <= governor.softBytes;
   }
 
   #wakeAdmission(): void {
