@@ -243,15 +243,21 @@ test('the governor samples; over the soft mark it pauses and ends an idle thread
 const workerFile = fileURLToPath(new URL('./helpers/hoarding-extract-worker.ts', import.meta.url));
 const limits: ExtractLimits = { maxOcrPages: 5, maxChars: 100_000, docTimeoutMs: 60_000, pageTimeoutMs: 30_000, maxPixels: 100_000_000 };
 
-describe('the pool under the memory governor', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'governor-test-'));
-  const textPdf = path.join(dir, 'text.pdf');
-  writeFileSync(textPdf, makePdf([
+/** A one-page PDF with a line of text, in `dir`. */
+function writeTextPdf(dir: string): string {
+  const file = path.join(dir, 'text.pdf');
+  writeFileSync(file, makePdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents 4 0 R >>',
     pdfStream(Buffer.from('BT /F1 12 Tf 72 700 Td (The governor keeps this document.) Tj ET')),
   ]));
+  return file;
+}
+
+describe('the pool under the memory governor', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'governor-test-'));
+  const textPdf = writeTextPdf(dir);
   const doc = (name: string): ExtractRequest => ({ path: textPdf, name, size: 1000, limits, ocrLangs: 'eng', wantThumbnail: false });
   const telemetry = countingTelemetry();
   let pool: PoolExtractor;
@@ -300,13 +306,7 @@ describe('the pool under the memory governor', () => {
 
 test('a document from a big file is weighed before it starts: a second big one waits for room, an ordinary one runs beside it', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'governor-heavy-'));
-  const file = path.join(dir, 'text.pdf');
-  writeFileSync(file, makePdf([
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',
-    pdfStream(Buffer.from('')),
-  ]));
+  const file = writeTextPdf(dir);
   const telemetry = countingTelemetry();
   let rss = 100 * MiB;
   // Soft mark at 200 MB: a 20 MB file is expected to add 72 MB.
