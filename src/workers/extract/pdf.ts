@@ -140,10 +140,17 @@ async function readPages(
         // The operator list decodes the page's images: from here to the OCR-ready image is one big raster.
         release = await opts.ocr.holdRaster?.(deadline.remaining);
         let img: OcrImage | undefined;
-        let src: RawPixels | undefined = await withTimeout(scanSource(page, doc), deadline.remaining, 'deadline');
-        if (n === 1 && opts.wantThumbnail) thumbnail = await thumbnailFromRaw(src).catch(() => undefined);
+        let src: RawPixels | undefined;
         try {
-          img = await opts.ocr.prepare(src);
+          src = await withTimeout(scanSource(page, doc), deadline.remaining, 'deadline');
+        } catch (err) {
+          if (err instanceof DeadlineError) throw err;
+          // Not rendered (a canvas or memory limit): the page's text layer and notes still count.
+          problems.add(`page ${n}: ${(err as Error).message}`);
+        }
+        if (src && n === 1 && opts.wantThumbnail) thumbnail = await thumbnailFromRaw(src).catch(() => undefined);
+        try {
+          if (src) img = await opts.ocr.prepare(src);
         } catch (err) {
           problems.add(`page ${n}: OCR failed: ${(err as Error).message}`);
         }
