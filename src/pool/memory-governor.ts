@@ -90,8 +90,8 @@ export class MemoryGovernor {
   }
 
   /**
-   * Midway between the hard mark and the budget: what may still be admitted past the hard mark (an OCR
-   * process, a pool thread's big image or canvas); the rest is for what grows between two samples.
+   * Midway between the hard mark and the budget: how far an OCR process may still be admitted after
+   * waiting for room; the rest is for what the other threads grow between two samples.
    */
   get ceilingBytes(): number {
     return Math.floor((this.hardBytes + this.budgetBytes) / 2);
@@ -190,8 +190,10 @@ export class MemoryGovernor {
     }
     this.#rss = rss;
     if (rss > this.#peak) this.#peak = rss;
-    // The threads add this process's own RSS, read when they ask: the children's part is what they cannot see.
-    this.#gauge?.publish(this.ceilingBytes, Math.max(0, rss - process.memoryUsage.rss()));
+    // A thread's big image or canvas may take the process up to the hard mark, not past it (past it this
+    // governor would end a thread). The threads add this process's own RSS, read when they ask: the
+    // children's part is what they cannot see.
+    this.#gauge?.publish(this.hardBytes, Math.max(0, rss - process.memoryUsage.rss()));
     this.#setPaused(rss > this.softBytes);
     const settled = Date.now() >= this.#settleUntil || rss > this.#rssAtLastEnd + this.budgetBytes * STILL_RISING_SHARE;
     if (rss > this.softBytes && !this.#shedding && settled) void this.#shed(rss);

@@ -3,7 +3,8 @@
 // page's image decoded or canvas drawn between two samples took the process past its budget before
 // the governor could act (a 12.7 MP JPEG: +100 MB in well under a second). So the governor publishes
 // here, at each sample, the resident memory of the child processes (OCR) and the ceiling the process
-// must stay under; a thread adds this process's RSS read at the moment it asks (fresh, all threads).
+// must stay under (its hard mark); a thread adds this process's RSS read at the moment it asks (fresh,
+// all threads).
 //
 // The state is two Int32 (KiB) in a SharedArrayBuffer passed through piscina's workerData, like the
 // raster gate: [ceiling, children]. Ceiling 0 = no governor: no limit.
