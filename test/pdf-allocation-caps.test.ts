@@ -114,9 +114,9 @@ test('a page looked at for images first is then OCR\'d from its embedded image a
 
 test('near the memory ceiling a big image is left out before it is decoded, and says "memory"', async () => {
   const file = write('one-big-image.pdf', scannedPages(1, 3000));
-  // The governor's ceiling 10 MB above what the process holds now: a 36 MB image does not fit.
+  // The governor's ceiling under what the process holds now: a 36 MB image does not fit.
   const gauge = new MemoryGauge(MemoryGauge.buffer());
-  gauge.publish(process.memoryUsage.rss() + 10 * MiB, 0);
+  gauge.publish(MiB, 0);
   useMemoryGauge(gauge);
   try {
     const tight = await extractPdf(file, { limits: { ...limits, maxOcrPages: 1 }, deadline: new Deadline(60_000), ocr, wantThumbnail: false });
@@ -124,6 +124,40 @@ test('near the memory ceiling a big image is left out before it is decoded, and 
     gauge.publish(process.memoryUsage.rss() + 400 * MiB, 0);
     const roomy = await extractPdf(file, { limits: { ...limits, maxOcrPages: 1 }, deadline: new Deadline(60_000), ocr, wantThumbnail: false });
     assert.doesNotMatch(roomy.error ?? '', /memory/, 'with room the same image is decoded');
+  } finally {
+    useMemoryGauge(undefined);
+  }
+});
+
+test("a page of many vector paths stops rendering when the process has no room for more, and renders with room", async () => {
+  // 6 000 stroked paths: what a map or a CAD drawing is made of (each becomes a canvas Path2D).
+  const paths = Array.from({ length: 6000 }, (_, i) => `${i % 600} ${(i * 7) % 790} m ${(i * 13) % 600} ${(i * 3) % 790} l S`).join('\n');
+  const file = write('many-paths.pdf', makePdf([
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>',
+    pdfStream(Buffer.from(paths)),
+  ]));
+  const gauge = new MemoryGauge(MemoryGauge.buffer());
+  useMemoryGauge(gauge);
+  try {
+    gauge.publish(process.memoryUsage.rss() + 400 * MiB, 0);
+    const roomy = await extractPdf(file, { limits, deadline: new Deadline(60_000), ocr, wantThumbnail: true });
+    assert.ok(roomy.thumbnail && roomy.thumbnail.length > 0, 'with room the page is rendered');
+    gauge.publish(MiB, 0);
+    const tight = await extractPdf(file, { limits, deadline: new Deadline(60_000), ocr, wantThumbnail: true });
+    assert.equal(tight.thumbnail, undefined, 'without room the render stops (a thumbnail is an extra: not made)');
+    assert.equal(tight.status, 'ok', 'the text layer is read as before');
+  } finally {
+    useMemoryGauge(undefined);
+  }
+  // The paths pdf.js makes are the budgeted ones: the 1000th without room throws, saying why.
+  const P = (globalThis as unknown as { Path2D: new () => object }).Path2D;
+  useMemoryGauge(gauge);
+  try {
+    assert.throws(() => {
+      for (let i = 0; i < 1000; i++) new P();
+    }, (e: unknown) => e instanceof CanvasBudgetError && /^memory: the page's vector paths would take the process past its memory budget/.test((e as Error).message));
   } finally {
     useMemoryGauge(undefined);
   }

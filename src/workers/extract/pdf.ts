@@ -12,7 +12,7 @@ import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, Text
 import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/prepare.ts';
 import { THUMBNAIL_WIDTH, thumbnailFromRaw } from './thumbnail.ts';
 import { pdfMetadata } from './pdf-metadata.ts';
-import { budgetedCanvasFactory, describeImageLeftOut, installPdfjsLimits, onImageLeftOut, probePaintsImage } from './pdfjs-limits.ts';
+import { budgetedCanvasFactory, describeImageLeftOut, installPathBudget, installPdfjsLimits, onImageLeftOut, probePaintsImage } from './pdfjs-limits.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -43,7 +43,8 @@ type PDFPageProxy = import('pdfjs-dist/legacy/build/pdf.mjs').PDFPageProxy;
 let pdfjsLoaded: Promise<PdfJs> | undefined;
 function pdfjs(): Promise<PdfJs> {
   installPdfjsLimits();
-  pdfjsLoaded ??= import('pdfjs-dist/legacy/build/pdf.mjs');
+  // pdf.js sets globalThis.Path2D as it loads; its paths are then weighed like its canvases.
+  pdfjsLoaded ??= import('pdfjs-dist/legacy/build/pdf.mjs').then((lib) => (installPathBudget(), lib));
   return pdfjsLoaded;
 }
 
