@@ -12,7 +12,7 @@ import { contentLength, Deadline, DeadlineError, Problems, removeCjkSpaces, Text
 import { MAX_OCR_PIXELS, OCR_DPI } from '../ocr/prepare.ts';
 import { THUMBNAIL_WIDTH, thumbnailFromRaw } from './thumbnail.ts';
 import { pdfMetadata } from './pdf-metadata.ts';
-import { budgetedCanvasFactory, describeImageLeftOut, installPathBudget, installPdfjsLimits, onImageLeftOut, probePaintsImage } from './pdfjs-limits.ts';
+import { budgetedCanvasFactory, CanvasBudgetError, describeImageLeftOut, installPathBudget, installPdfjsLimits, onImageLeftOut, onPathsOverBudget, PATHS_OVER_BUDGET, probePaintsImage } from './pdfjs-limits.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -318,7 +318,20 @@ async function renderPage(page: PDFPageProxy, doc: PDFDocumentProxy, scale: numb
   const factory = doc.canvasFactory as { create(w: number, h: number): { canvas: unknown; context: CanvasLike }; destroy(c: unknown): void };
   const cc = factory.create(width, height);
   try {
-    await page.render({ canvas: cc.canvas as never, canvasContext: cc.context as never, viewport, background: 'white' }).promise;
+    const task = page.render({ canvas: cc.canvas as never, canvasContext: cc.context as never, viewport, background: 'white' });
+    // Stopped the way pdf.js stops a render when its paths outgrow the room left (pdfjs-limits.ts).
+    let overBudget = false;
+    const unwatch = onPathsOverBudget(() => {
+      overBudget = true;
+      task.cancel();
+    });
+    try {
+      await task.promise;
+    } catch (err) {
+      throw overBudget ? new CanvasBudgetError(PATHS_OVER_BUDGET) : err;
+    } finally {
+      unwatch();
+    }
     const dpi = Math.round(72 * (viewport.width / page.getViewport({ scale: 1 }).width));
     if (grey) return { kind: 'raw', data: readGrey(cc.context, width, height), width, height, channels: 1, dpi };
     const image = cc.context.getImageData(0, 0, width, height);

@@ -191,9 +191,12 @@ type PathClass = new (...args: never[]) => object;
 
 /**
  * Makes pdf.js's paths (each fill, stroke, clip and glyph is a canvas Path2D, kept until the page is
- * done) stop when the process has no room for more: a page of 75 000 vector paths took 125 MB of native
- * memory that no budget saw. Every PATHS_PER_CHECK paths the room for the next ones is checked; without
- * it the render stops, and says "memory". Call once pdf.js has loaded (it sets globalThis.Path2D).
+ * done) stop a render when the process has no room for more: a page of 75 000 vector paths took 125 MB
+ * of native memory that no budget saw. Every PATHS_PER_CHECK paths the room for the next ones is
+ * checked; without it the render in progress is told to stop (onPathsOverBudget): it is cancelled the
+ * way pdf.js cancels a render, because a throw from inside pdf.js's drawing escapes as an unhandled
+ * rejection when the operator list is still streaming. Call once pdf.js has loaded (it sets
+ * globalThis.Path2D).
  */
 export function installPathBudget(headroom: () => number = memoryHeadroom): void {
   const g = globalThis as { Path2D?: PathClass };
@@ -203,15 +206,25 @@ export function installPathBudget(headroom: () => number = memoryHeadroom): void
   const Budgeted = class BudgetedPath2D extends (Base as new (...args: unknown[]) => object) {
     constructor(...args: unknown[]) {
       super(...args);
-      if (++made % PATHS_PER_CHECK === 0 && headroom() < PATHS_PER_CHECK * PATH_BYTES * DECODE_COPIES) {
-        throw new CanvasBudgetError(`memory: the page's vector paths would take the process past its memory budget (MEMORY_LIMIT_MB)`);
-      }
+      if (++made % PATHS_PER_CHECK === 0 && pathsOverBudget && headroom() < PATHS_PER_CHECK * PATH_BYTES * DECODE_COPIES) pathsOverBudget();
     }
   };
   BUDGETED_PATHS.add(Budgeted);
   g.Path2D = Budgeted;
 }
 const BUDGETED_PATHS = new WeakSet<object>();
+let pathsOverBudget: (() => void) | undefined;
+
+/** `stop` is called (from a Path2D being made) when the render in progress has no room for more paths; returns the unregister. */
+export function onPathsOverBudget(stop: () => void): () => void {
+  pathsOverBudget = stop;
+  return () => {
+    if (pathsOverBudget === stop) pathsOverBudget = undefined;
+  };
+}
+
+/** What a render stopped for its paths says. */
+export const PATHS_OVER_BUDGET = "memory: the page's vector paths would take the process past its memory budget (MEMORY_LIMIT_MB)";
 
 type CanvasAndContext = { canvas: NapiCanvas | null; context: unknown };
 
