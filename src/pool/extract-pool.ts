@@ -283,10 +283,11 @@ export class PoolExtractor implements Extractor, Sheddable {
           this.#active.add(running);
           return running;
         }
-        if (!alone && this.#leanWaiting === 0 && governor?.paused) governor.notePaused(name);
-        else if (!alone && !toldWaiting && governor && !governor.paused) {
-          toldWaiting = true;
-          governor.record('paused', name, `its file of ${Math.round(req.size / 2 ** 20)} MB is expected to add about ${Math.round(expectedBytes / 2 ** 20)} MB: it starts when that fits under the soft mark (${Math.round(governor.softBytes / 2 ** 20)} MB) or nothing else runs`);
+        if (!alone && this.#leanWaiting === 0) {
+          if (governor && !governor.paused && !this.#roomFor(expectedBytes)) {
+            if (!toldWaiting) governor.record('paused', name, `its file of ${Math.round(req.size / 2 ** 20)} MB is expected to add about ${Math.round(expectedBytes / 2 ** 20)} MB: it starts when that fits under the soft mark (${Math.round(governor.softBytes / 2 ** 20)} MB) or nothing else runs`);
+            toldWaiting = true;
+          } else governor?.notePaused(name);
         }
         await new Promise<void>((resolve) => {
           const wake = () => {
